@@ -1,0 +1,69 @@
+// Builds the three entries (alicred, alicred/node, alicred/testing) as ESM, CJS and types.
+import { copyFile } from 'node:fs/promises';
+import typescript from '@rollup/plugin-typescript';
+import { nodeResolve } from '@rollup/plugin-node-resolve';
+import { dts } from 'rollup-plugin-dts';
+
+const input = {
+  index: 'src/index.ts',
+  node: 'src/node/index.ts',
+  testing: 'src/testing/index.ts',
+};
+
+const ts = () =>
+  typescript({
+    tsconfig: './tsconfig.json',
+    include: ['src/**/*.ts'],
+    compilerOptions: { noEmit: false, declaration: false, outDir: undefined, sourceMap: true },
+    noEmitOnError: true,
+  });
+
+const isNodeBuiltin = (id) => id.startsWith('node:');
+
+export default [
+  {
+    input,
+    // ESM keeps every dependency external: the consumer's bundler resolves them.
+    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|is-network-error|@alicloud\/)/.test(id),
+    plugins: [ts()],
+    output: {
+      dir: 'dist',
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: 'chunks/[name]-[hash].js',
+      sourcemap: true,
+    },
+  },
+  {
+    input,
+    // p-retry (and its one dependency) ship ESM only, so the CJS build carries a copy;
+    // lru-cache ships CJS and stays external.
+    external: (id) => isNodeBuiltin(id) || /^(lru-cache|@alicloud\/)/.test(id),
+    plugins: [nodeResolve({ preferBuiltins: true }), ts()],
+    output: {
+      dir: 'dist',
+      format: 'cjs',
+      entryFileNames: '[name].cjs',
+      chunkFileNames: 'chunks/[name]-[hash].cjs',
+      exports: 'named',
+      sourcemap: true,
+    },
+  },
+  // Types: one self-contained declaration file per entry (no shared chunks, so the .d.cts
+  // copies never import an ESM-format .d.ts).
+  ...Object.entries(input).map(([name, file]) => ({
+    input: file,
+    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|@alicloud\/)/.test(id),
+    plugins: [
+      dts({ tsconfig: './tsconfig.json' }),
+      {
+        name: 'cts-copy',
+        // CJS consumers resolve .d.cts next to .cjs; the declarations are identical.
+        async writeBundle() {
+          await copyFile(`dist/${name}.d.ts`, `dist/${name}.d.cts`);
+        },
+      },
+    ],
+    output: { file: `dist/${name}.d.ts`, format: 'es' },
+  })),
+];

@@ -1,0 +1,143 @@
+/**
+ * The shared STS-result cache: many providers (many clients) of one role make one STS
+ * call and share its result.
+ *
+ * Keyed by everything that makes a result interchangeable ({@link stsCacheKey}); the
+ * source secret enters the key only as a SHA-256 digest, so a mistyped secret gets its own
+ * (failing) call instead of a cached success. An entry lives until the credential's
+ * default advisory point, max(L - 15 min, L/2): a provider refreshing ahead of expiry
+ * then always gets a new credential, never the one it is trying to replace.
+ */
+import { LRUCache } from 'lru-cache';
+import type { Credentials } from './credentials.js';
+import { raceAbort } from './internal/abort.js';
+import { defaultAdvisoryWindow } from './refresh.js';
+
+/** Options of {@link createStsCache}. */
+export type StsCacheOptions = {
+  /** Most entries kept (least recently used go first). Default 500. */
+  max?: number;
+  /** Wall clock in ms since the epoch. Default `Date.now`. */
+  clock?: () => number;
+};
+
+/** A cache of STS results with single-flight loading. */
+export type StsCache = {
+  /**
+   * Returns the cached credentials for `key`, or runs `load` once for every concurrent
+   * caller of that key. `forceRefresh` skips a cached value (still joining a load in flight);
+   * `signal` stops only this caller's wait.
+   */
+  get(
+    key: string,
+    load: () => Promise<Credentials>,
+    options?: { forceRefresh?: boolean; signal?: AbortSignal },
+  ): Promise<Credentials>;
+  /** Forgets one key. */
+  delete(key: string): void;
+  /** Forgets everything. */
+  clear(): void;
+  /** Number of entries (including loads in flight). */
+  readonly size: number;
+};
+
+type LoadContext = { load: () => Promise<Credentials> };
+
+/**
+ * Creates an isolated STS-result cache (tests, multi-tenant servers). Most code uses the
+ * process-wide one, {@link defaultStsCache}.
+ *
+ * @example
+ * ```ts
+ * import { createStsCache, createCredentials } from 'alicred';
+ * const cache = createStsCache({ max: 100 });
+ * const load = async () => createCredentials({ accessKeyId: 'STS.x', accessKeySecret: 's', securityToken: 't',
+ *   expiration: new Date(Date.now() + 3600_000), source: 'ram-role' });
+ * const [a, b] = await Promise.all([cache.get('k', load), cache.get('k', load)]); // one load
+ * ```
+ */
+export function createStsCache(options: StsCacheOptions = {}): StsCache {
+  const clock = options.clock ?? Date.now;
+  const lru = new LRUCache<string, Credentials, LoadContext>({
+    max: options.max ?? 500,
+    fetchMethod: async (_key, _stale, { options: fetchOptions, context }) => {
+      const credentials = await context.load();
+      const expiresAt = credentials.expiration?.getTime();
+      if (expiresAt !== undefined) {
+        const lifetime = expiresAt - clock();
+        const ttl = Math.floor(lifetime - defaultAdvisoryWindow(lifetime));
+        // A result already past its advisory point is handed to this caller but not kept.
+        fetchOptions.ttl = Math.max(1, ttl);
+      }
+      return credentials;
+    },
+  });
+
+  return {
+    async get(key, load, callOptions = {}) {
+      const pending = lru.fetch(key, { context: { load }, forceRefresh: callOptions.forceRefresh ?? false });
+      const credentials = await raceAbort(pending, callOptions.signal);
+      if (credentials === undefined) {
+        // lru-cache resolves undefined only when a fetch was aborted; we never abort one.
+        throw new Error(`STS cache: load for a key resolved nothing`);
+      }
+      return credentials;
+    },
+    delete(key) {
+      lru.delete(key);
+    },
+    clear() {
+      lru.clear();
+    },
+    get size() {
+      return lru.size;
+    },
+  };
+}
+
+/** The process-wide STS-result cache that role providers use unless given another. */
+export const defaultStsCache: StsCache = createStsCache();
+
+/** What identifies an STS result: the caller's identity and every request parameter. */
+export type StsCacheKeyInput = {
+  /** The credentials that sign the request (for AssumeRoleWithOIDC: none). */
+  source?: Credentials | undefined;
+  /** The STS action, e.g. `AssumeRole`. */
+  action: string;
+  /** The STS endpoint the request goes to. */
+  endpoint: string;
+  /** Every request parameter that changes the result (RoleArn, Policy, DurationSeconds...). */
+  params: Record<string, string | number | undefined>;
+};
+
+const encoder = new TextEncoder();
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', encoder.encode(text));
+  let hex = '';
+  for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, '0');
+  return hex;
+}
+
+/**
+ * The cache key for one STS request. Contains the source AccessKeyId and a digest of its
+ * secret and token, never the secret itself.
+ *
+ * @example
+ * ```ts
+ * import { stsCacheKey } from 'alicred';
+ * const key = await stsCacheKey({ action: 'AssumeRole', endpoint: 'sts.aliyuncs.com',
+ *   params: { RoleArn: 'acs:ram::123:role/reader', RoleSessionName: 'app', DurationSeconds: 3600 } });
+ * ```
+ */
+export async function stsCacheKey(input: StsCacheKeyInput): Promise<string> {
+  const params = Object.keys(input.params)
+    .filter((k) => input.params[k] !== undefined)
+    .sort()
+    .map((k) => [k, String(input.params[k])]);
+  const source = input.source;
+  const secretDigest = source
+    ? await sha256Hex(`${source.accessKeySecret}\u0000${source.securityToken ?? ''}`)
+    : '';
+  return JSON.stringify([input.action, input.endpoint, source?.accessKeyId ?? '', secretDigest, params]);
+}

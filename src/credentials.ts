@@ -1,0 +1,131 @@
+/**
+ * The Credentials value: what every provider returns and every client signs with.
+ *
+ * A frozen object whose secret and token read like plain properties (that is how a
+ * client signs) but never appear in its printed forms: `util.inspect`, `console.log`
+ * in Node, `JSON.stringify` and `String()` all show `[REDACTED]`.
+ */
+
+/** AccessKey credentials, long-lived (RAM user) or temporary (STS). */
+export type Credentials = {
+  /** AccessKeyId; temporary ones start with `STS.`. Not a secret, printed as is. */
+  readonly accessKeyId: string;
+  /** AccessKeySecret. Read it to sign; it is redacted in every printed form. */
+  readonly accessKeySecret: string;
+  /** SecurityToken of temporary (STS) credentials. Redacted in every printed form. */
+  readonly securityToken?: string;
+  /** When the credentials stop working, on the local clock; absent for long-lived keys. */
+  readonly expiration?: Date;
+  /** Which provider produced them, e.g. `env`, `static`, `ram-role`. */
+  readonly source: string;
+};
+
+/** The fields a provider supplies to {@link createCredentials}. */
+export type CredentialsInit = {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string | undefined;
+  expiration?: Date | undefined;
+  source: string;
+};
+
+const REDACTED = '[REDACTED]';
+// Node looks this symbol up on any object it prints; using the registry avoids importing node:util.
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+function printable(c: Credentials): Record<string, unknown> {
+  const out: Record<string, unknown> = {
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: REDACTED,
+  };
+  if (c.securityToken !== undefined) out.securityToken = REDACTED;
+  if (c.expiration !== undefined) out.expiration = c.expiration.toISOString();
+  out.source = c.source;
+  return out;
+}
+
+// Only lends its name to the printed form: `Credentials { accessKeySecret: '[REDACTED]', ... }`.
+const InspectLabel = function Credentials() {} as unknown as { prototype: object };
+
+// One shared prototype keeps each value small and the redacting methods off its own keys.
+const credentialsPrototype: object = Object.freeze(
+  Object.create(Object.prototype, {
+    toJSON: {
+      value(this: Credentials) {
+        return printable(this);
+      },
+    },
+    toString: {
+      value(this: Credentials) {
+        return `Credentials(${this.source}: ${this.accessKeyId}, secret ${REDACTED})`;
+      },
+    },
+    [inspectSymbol]: {
+      value(this: Credentials) {
+        // A class-like label makes the redacted form recognisable in logs.
+        return Object.assign(Object.create(InspectLabel.prototype), printable(this));
+      },
+    },
+    [Symbol.toStringTag]: { value: 'Credentials' },
+  }),
+);
+
+/**
+ * Builds a frozen, print-safe Credentials value. Providers use it; users rarely need it
+ * (see `fromStatic`).
+ *
+ * @example
+ * ```ts
+ * import { createCredentials } from 'alicred';
+ * const creds = createCredentials({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t', source: 'mine' });
+ * creds.accessKeySecret;    // 's3cr3t' — read it to sign
+ * JSON.stringify(creds);    // {"accessKeyId":"LTAI5t...","accessKeySecret":"[REDACTED]","source":"mine"}
+ * ```
+ */
+export function createCredentials(init: CredentialsInit): Credentials {
+  const props: PropertyDescriptorMap = {
+    accessKeyId: { value: init.accessKeyId, enumerable: true },
+    // Not enumerable: spreading, Object.entries and naive serialisers do not pick it up.
+    accessKeySecret: { value: init.accessKeySecret, enumerable: false },
+    source: { value: init.source, enumerable: true },
+  };
+  if (init.securityToken !== undefined) {
+    props.securityToken = { value: init.securityToken, enumerable: false };
+  }
+  if (init.expiration !== undefined) {
+    // A private copy, so a caller mutating its Date cannot move ours (the refresh engine
+    // keeps its own numeric deadline anyway).
+    props.expiration = { value: new Date(init.expiration.getTime()), enumerable: true };
+  }
+  return Object.freeze(Object.create(credentialsPrototype, props)) as Credentials;
+}
+
+/**
+ * The raw fields as a plain, mutable object, for clients that take keys as separate
+ * options (ali-oss, Table Store). The result is NOT redacted: do not log it.
+ *
+ * @example
+ * ```ts
+ * import { fromEnv, toPlainCredentials } from 'alicred';
+ * const { accessKeyId, accessKeySecret, securityToken } = toPlainCredentials(await fromEnv()());
+ * ```
+ */
+export function toPlainCredentials(c: Credentials): {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+  expiration?: Date;
+} {
+  const out: { accessKeyId: string; accessKeySecret: string; securityToken?: string; expiration?: Date } = {
+    accessKeyId: c.accessKeyId,
+    accessKeySecret: c.accessKeySecret,
+  };
+  if (c.securityToken !== undefined) out.securityToken = c.securityToken;
+  if (c.expiration !== undefined) out.expiration = new Date(c.expiration.getTime());
+  return out;
+}
+
+/** True for a value made by {@link createCredentials}. */
+export function isCredentials(value: unknown): value is Credentials {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === credentialsPrototype;
+}

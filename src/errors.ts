@@ -1,0 +1,190 @@
+/**
+ * The error tree. Every error alicred throws is a {@link CredentialsError}; the subclasses
+ * tell a caller (and `chain()`) what to do next:
+ *
+ * - {@link CredentialsProviderError} with `tryNext: true`: this source is not configured,
+ *   try the next one. With `tryNext: false`: it is configured but failed; stop.
+ * - {@link ConfigError}: configuration is present but wrong (names the file/field).
+ * - {@link StsError}: STS (or an STS-like endpoint) answered with an error.
+ *
+ * Messages never contain a secret or a security token.
+ */
+
+/** Options shared by every error constructor. */
+export type CredentialsErrorOptions = {
+  /** The underlying error, kept for debugging. */
+  cause?: unknown;
+  /** A stable machine-readable code, e.g. `RefreshFailed`. */
+  code?: string;
+  /** Whether repeating the same operation may succeed (network, throttling, 5xx). */
+  retryable?: boolean;
+};
+
+/**
+ * Base class of every alicred error.
+ *
+ * @example
+ * ```ts
+ * import { CredentialsError, fromEnv } from 'alicred';
+ * try { await fromEnv()(); } catch (e) { if (e instanceof CredentialsError) console.error(e.code, e.message); }
+ * ```
+ */
+export class CredentialsError extends Error {
+  override name = 'CredentialsError';
+  /** A stable code for programs; the message is for people. */
+  readonly code: string;
+  /** True when retrying the same call may succeed. */
+  readonly retryable: boolean;
+
+  constructor(message: string, options: CredentialsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = options.code ?? 'CredentialsError';
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Options of {@link CredentialsProviderError}. */
+export type CredentialsProviderErrorOptions = CredentialsErrorOptions & {
+  /** The provider that failed, e.g. `env`. */
+  provider?: string;
+  /** True when the provider is simply not configured and a chain should try the next one. */
+  tryNext?: boolean;
+};
+
+/**
+ * A provider could not produce credentials. `tryNext` says whether a chain should move on
+ * (the source is not configured) or stop (it is configured but broken).
+ *
+ * @example
+ * ```ts
+ * import { CredentialsProviderError } from 'alicred';
+ * const fromVault = async () => {
+ *   throw new CredentialsProviderError('VAULT_ADDR is not set', { provider: 'vault', tryNext: true });
+ * };
+ * ```
+ */
+export class CredentialsProviderError extends CredentialsError {
+  override name = 'CredentialsProviderError';
+  /** True: not configured, try the next provider. False: configured but failed, stop. */
+  readonly tryNext: boolean;
+  /** Name of the provider that raised it. */
+  readonly provider: string;
+
+  constructor(message: string, options: CredentialsProviderErrorOptions = {}) {
+    super(message, { code: 'ProviderError', ...options });
+    this.tryNext = options.tryNext ?? false;
+    this.provider = options.provider ?? 'unknown';
+  }
+}
+
+/** Options of {@link ConfigError}. */
+export type ConfigErrorOptions = CredentialsErrorOptions & {
+  provider?: string;
+  /** The file that holds the bad setting. */
+  file?: string;
+  /** 1-based line in that file, when known. */
+  line?: number;
+  /** The field, key or environment variable at fault. */
+  field?: string;
+};
+
+/**
+ * Configuration is present but unusable (a missing pair, a malformed file, an invalid
+ * parameter). Never retryable and never skipped by a chain: fix the named field.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, fromEnv } from 'alicred';
+ * try { await fromEnv({ env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI...' } })(); }
+ * catch (e) { if (e instanceof ConfigError) console.error(e.field); } // ALIBABA_CLOUD_ACCESS_KEY_SECRET
+ * ```
+ */
+export class ConfigError extends CredentialsProviderError {
+  override name = 'ConfigError';
+  readonly file: string | undefined;
+  readonly line: number | undefined;
+  readonly field: string | undefined;
+
+  constructor(message: string, options: ConfigErrorOptions = {}) {
+    super(message, { code: 'ConfigError', ...options, tryNext: false, retryable: false });
+    this.file = options.file;
+    this.line = options.line;
+    this.field = options.field;
+  }
+}
+
+/** Options of {@link StsError}. */
+export type StsErrorOptions = CredentialsErrorOptions & {
+  code: string;
+  requestId?: string;
+  httpStatus?: number;
+  recommend?: string;
+  provider?: string;
+};
+
+/**
+ * STS returned an error (or something that is not an STS answer). `code` is the service's
+ * code (`NoPermission`, `Throttling.User`, `InvalidAccessKeyId.NotFound`...), or
+ * `InvalidResponse`, `NetworkError`, `Timeout` for transport failures.
+ *
+ * @example
+ * ```ts
+ * import { StsError } from 'alicred';
+ * const e = new StsError('You are not authorized to do this action.', { code: 'NoPermission', httpStatus: 403 });
+ * e.retryable; // false
+ * ```
+ */
+export class StsError extends CredentialsProviderError {
+  override name = 'StsError';
+  readonly requestId: string | undefined;
+  readonly httpStatus: number | undefined;
+  readonly recommend: string | undefined;
+
+  constructor(message: string, options: StsErrorOptions) {
+    super(message, { ...options, tryNext: false, provider: options.provider ?? 'sts' });
+    this.requestId = options.requestId;
+    this.httpStatus = options.httpStatus;
+    this.recommend = options.recommend;
+  }
+}
+
+/** One link's verdict in a {@link CredentialsChainError}. */
+export type ChainAttempt = {
+  /** The provider's name. */
+  readonly provider: string;
+  /** Why it declined. */
+  readonly error: unknown;
+};
+
+/**
+ * Every provider of a chain declined. `attempts` lists each link with its reason; the
+ * message lists them too, one per line. `tryNext` is true so that a chain nested in
+ * another chain lets the outer one continue.
+ *
+ * @example
+ * ```ts
+ * import { chain, fromEnv, CredentialsChainError } from 'alicred';
+ * try { await chain(fromEnv({ env: {} }))(); }
+ * catch (e) { if (e instanceof CredentialsChainError) console.log(e.attempts.map((a) => a.provider)); } // ['env']
+ * ```
+ */
+export class CredentialsChainError extends CredentialsProviderError {
+  override name = 'CredentialsChainError';
+  readonly attempts: readonly ChainAttempt[];
+
+  constructor(attempts: readonly ChainAttempt[], provider = 'chain') {
+    const lines = attempts.map((a) => `  - ${a.provider}: ${messageOf(a.error)}`);
+    const message =
+      attempts.length === 0
+        ? 'Could not load credentials: the chain has no providers.'
+        : `Could not load credentials from any provider:\n${lines.join('\n')}`;
+    super(message, { code: 'NoCredentials', provider, tryNext: true, cause: attempts.at(-1)?.error });
+    this.attempts = Object.freeze([...attempts]);
+  }
+}
+
+/** The message of anything thrown, for aggregating; never the value itself. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return `non-error value thrown (${typeof error})`;
+}

@@ -1,0 +1,34 @@
+/**
+ * alicred — credential providers for Alibaba Cloud (universal entry).
+ *
+ * Everything here runs in Node.js, browsers and edge runtimes: it uses fetch and WebCrypto
+ * and no Node built-in. Node-only sources live in `alicred/node`.
+ *
+ * @packageDocumentation
+ */
+export { createCredentials, toPlainCredentials, isCredentials } from './credentials.js';
+export type { Credentials, CredentialsInit } from './credentials.js';
+export type { CredentialProvider, ProviderCallOptions, Logger } from './types.js';
+export {
+  CredentialsError,
+  CredentialsProviderError,
+  ConfigError,
+  StsError,
+  CredentialsChainError,
+} from './errors.js';
+export type {
+  CredentialsErrorOptions,
+  CredentialsProviderErrorOptions,
+  ConfigErrorOptions,
+  StsErrorOptions,
+  ChainAttempt,
+} from './errors.js';
+export { refreshing, isRetryableError, defaultAdvisoryWindow, defaultMandatoryWindow } from './refresh.js';
+export type { RefreshingProvider, RefreshOptions, RefreshEvent, WindowSize } from './refresh.js';
+export { chain } from './chain.js';
+export { createStsCache, defaultStsCache, stsCacheKey } from './cache.js';
+export type { StsCache, StsCacheOptions, StsCacheKeyInput } from './cache.js';
+export { fromStatic } from './providers/static.js';
+export type { StaticCredentialsInit } from './providers/static.js';
+export { fromEnv } from './providers/env.js';
+export type { EnvLike } from './providers/env.js';

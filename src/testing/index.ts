@@ -1,0 +1,8 @@
+/**
+ * alicred/testing — helpers for testing code that uses alicred: a fake, countable source
+ * of expiring credentials. The local RAM/STS emulator arrives here too.
+ *
+ * @packageDocumentation
+ */
+export { fakeCredentialSource } from './fake-source.js';
+export type { FakeCredentialSource, FakeCredentialSourceOptions } from './fake-source.js';

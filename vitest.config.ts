@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Tests must never reach a real metadata service or the network.
+    env: { ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' },
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
+  },
+});
