@@ -17,7 +17,10 @@ import { defaultAdvisoryWindow } from './refresh.js';
 export type StsCacheOptions = {
   /** Most entries kept (least recently used go first). Default 500. */
   max?: number;
-  /** Wall clock in ms since the epoch. Default `Date.now`. */
+  /**
+   * Clock in ms since the epoch, used to read lifetimes and measure ages. Default: like the
+   * refresh engine, `Date.now` for lifetimes and the monotonic `performance.now()` for ages.
+   */
   clock?: () => number;
 };
 
@@ -58,8 +61,13 @@ type LoadContext = { load: () => Promise<Credentials> };
  */
 export function createStsCache(options: StsCacheOptions = {}): StsCache {
   const clock = options.clock ?? Date.now;
+  const elapsed = options.clock ?? (() => globalThis.performance.now());
   const lru = new LRUCache<string, Credentials, LoadContext>({
     max: options.max ?? 500,
+    // Ages on the monotonic clock, looked up at each use: immune to wall-clock jumps.
+    // (+1: lru-cache reads a start time of 0 as "no TTL", and a fresh timer origin is 0.)
+    perf: { now: () => elapsed() + 1 },
+    ttlResolution: 0,
     fetchMethod: async (_key, _stale, { options: fetchOptions, context }) => {
       const credentials = await context.load();
       const expiresAt = credentials.expiration?.getTime();

@@ -1,0 +1,173 @@
+/**
+ * The built package as a consumer sees it: the exports map, ESM and CJS, types, a browser
+ * bundle without Node built-ins, and a process that exits although a refresh timer is set.
+ * `npm test` builds dist/ first (pretest).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, '..');
+const entries = ['index', 'node', 'testing'] as const;
+let consumer: string;
+
+beforeAll(async () => {
+  consumer = await mkdtemp(join(tmpdir(), 'alicred-consumer-'));
+  await mkdir(join(consumer, 'node_modules'));
+  // A symlink behaves like an installed package: Node resolves the exports map of its package.json.
+  await symlink(root, join(consumer, 'node_modules', 'alicred'), 'dir');
+  await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
+});
+
+afterAll(async () => {
+  await rm(consumer, { recursive: true, force: true });
+});
+
+const node = (args: string[]) =>
+  run(process.execPath, args, { cwd: consumer, timeout: 15_000, env: { ...process.env, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' } });
+
+describe('build output', () => {
+  it('has ESM, CJS and declarations for the three entries', () => {
+    for (const name of entries) {
+      for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) {
+        expect(existsSync(join(root, 'dist', `${name}.${ext}`)), `dist/${name}.${ext}`).toBe(true);
+      }
+    }
+  });
+
+  it('package.json declares the contract: module type, engines, sideEffects, exports', async () => {
+    const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+    expect(pkg.type).toBe('module');
+    expect(pkg.sideEffects).toBe(false);
+    expect(pkg.engines.node).toBe('>=20');
+    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './node', './testing']));
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['lru-cache', 'p-retry']);
+  });
+});
+
+describe('consumers', () => {
+  it("require('alicred') works from CommonJS, without require(esm)", async () => {
+    const { stdout } = await node([
+      '--no-experimental-require-module',
+      '-e',
+      `const a = require('alicred'); const n = require('alicred/node'); const t = require('alicred/testing');
+       const p = a.refreshing(t.fakeCredentialSource({ lifetimeMs: 3600000 }));
+       p().then((c) => { console.log(typeof a.fromEnv, typeof n.fromEnv, c.accessKeyId, JSON.stringify(c).includes('secret-')); p.close(); });`,
+    ]);
+    expect(stdout.trim()).toBe('function function STS.fake-1 false');
+  });
+
+  it("import('alicred') works from ESM", async () => {
+    const { stdout } = await node([
+      '--input-type=module',
+      '-e',
+      `const a = await import('alicred'); const { fromEnv } = await import('alicred/node');
+       const c = await a.chain(fromEnv({ env: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5t', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 's3cr3t' } }))();
+       console.log(c.source, String(c).includes('s3cr3t'));`,
+    ]);
+    expect(stdout.trim()).toBe('env false');
+  });
+
+  it('a process exits although a refresh timer is armed (the timer is unref\'d)', async () => {
+    const started = Date.now();
+    const { stdout } = await node([
+      '--input-type=module',
+      '-e',
+      `import { refreshing } from 'alicred'; import { fakeCredentialSource } from 'alicred/testing';
+       const p = refreshing(fakeCredentialSource({ lifetimeMs: 3600000 }));
+       await p(); console.log('armed');`,
+    ]);
+    expect(stdout.trim()).toBe('armed');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('type-checks for ESM and CJS consumers (moduleResolution nodenext)', async () => {
+    const dir = join(consumer, 'types');
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, 'esm.mts'),
+      `import { refreshing, fromEnv, type Credentials, type RefreshingProvider } from 'alicred';
+       import { fakeCredentialSource } from 'alicred/testing';
+       const p: RefreshingProvider = refreshing(fromEnv());
+       const f = fakeCredentialSource();
+       export const c: Promise<Credentials> = p({ minValidityMs: 1000 }).then((x) => x);
+       export const n: number = f.calls;`,
+    );
+    await writeFile(
+      join(dir, 'cjs.cts'),
+      `import { chain, fromStatic, CredentialsChainError } from 'alicred';
+       import type { Credentials } from 'alicred/node';
+       export const p = chain(fromStatic({ accessKeyId: 'a', accessKeySecret: 'b' }));
+       export const isChainError = (e: unknown) => e instanceof CredentialsChainError;
+       export type C = Credentials;`,
+    );
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: [], lib: ['ES2022', 'DOM'] },
+        files: ['esm.mts', 'cjs.cts'],
+      }),
+    );
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    const result = await run(process.execPath, [tsc, '-p', dir], { cwd: dir, timeout: 60_000 }).catch((e: { stdout: string }) => e);
+    expect((result as { stdout: string }).stdout).toBe('');
+  });
+});
+
+describe('universal entry', () => {
+  it('bundles for the browser with esbuild, with no Node built-in in its graph', async () => {
+    const result = await build({
+      stdin: {
+        contents: `import { refreshing, chain, fromEnv, fromStatic, createStsCache, stsCacheKey } from 'alicred';
+                   globalThis.out = [refreshing, chain, fromEnv, fromStatic, createStsCache, stsCacheKey];`,
+        resolveDir: consumer,
+      },
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    expect(result.errors).toEqual([]);
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((i) => i.includes('lru-cache'))).toBe(true);
+    const text = result.outputFiles[0]!.text;
+    expect(text).not.toMatch(/require\(["'](node:)?(fs|os|path|http|https|crypto|child_process|util)["']\)/);
+    expect(text).not.toMatch(/from ["']node:/);
+  });
+
+  it('no source file outside node/, cli/ and testing/ imports a Node built-in or touches process directly', async () => {
+    const src = join(root, 'src');
+    const offenders: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        const rel = relative(src, path);
+        if (entry.isDirectory()) {
+          if (!['node', 'cli', 'testing'].includes(rel)) await walk(path);
+          continue;
+        }
+        if (!entry.name.endsWith('.ts')) continue;
+        const text = await readFile(path, 'utf8');
+        const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+        for (const s of specifiers) {
+          if (s.startsWith('node:') || builtinModules.includes(s)) offenders.push(`${rel}: imports ${s}`);
+        }
+        // Code only: drop comments and string literals before looking for globals.
+        const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '').replace(/'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"|`(?:[^`\\]|\\.)*`/g, "''");
+        if (/(^|[^.\w])process\./m.test(code)) offenders.push(`${rel}: uses process directly`);
+        if (/\bBuffer\b/.test(code)) offenders.push(`${rel}: uses Buffer`);
+      }
+    };
+    await walk(src);
+    expect(offenders).toEqual([]);
+  });
+});
