@@ -8,6 +8,7 @@ const input = {
   index: 'src/index.ts',
   node: 'src/node/index.ts',
   testing: 'src/testing/index.ts',
+  tea: 'src/adapters/tea.ts',
 };
 
 const ts = () =>

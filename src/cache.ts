@@ -110,6 +110,8 @@ export const defaultStsCache: StsCache = createStsCache();
 export type StsCacheKeyInput = {
   /** The credentials that sign the request (for AssumeRoleWithOIDC: none). */
   source?: Credentials | undefined;
+  /** A secret that also identifies the caller (the OIDC token); enters the key only as a digest. */
+  secret?: string | undefined;
   /** The STS action, e.g. `AssumeRole`. */
   action: string;
   /** The STS endpoint the request goes to. */
@@ -144,8 +146,9 @@ export async function stsCacheKey(input: StsCacheKeyInput): Promise<string> {
     .sort()
     .map((k) => [k, String(input.params[k])]);
   const source = input.source;
-  const secretDigest = source
-    ? await sha256Hex(`${source.accessKeySecret}\u0000${source.securityToken ?? ''}`)
-    : '';
+  const secretDigest =
+    source || input.secret !== undefined
+      ? await sha256Hex(`${source?.accessKeySecret ?? ''}\u0000${source?.securityToken ?? ''}\u0000${input.secret ?? ''}`)
+      : '';
   return JSON.stringify([input.action, input.endpoint, source?.accessKeyId ?? '', secretDigest, params]);
 }

@@ -32,3 +32,25 @@ export { fromStatic } from './providers/static.js';
 export type { StaticCredentialsInit } from './providers/static.js';
 export { fromEnv } from './providers/env.js';
 export type { EnvLike } from './providers/env.js';
+export { fromRamRole } from './providers/ram-role.js';
+export type { FromRamRoleOptions } from './providers/ram-role.js';
+export { fromOidc } from './providers/oidc.js';
+export type { FromOidcOptions, OidcTokenSource } from './providers/oidc.js';
+export { createStsClient, assumeRoleWireParams, STS_API_VERSION, ASSUME_ROLE_SOURCE, ASSUME_ROLE_WITH_OIDC_SOURCE } from './sts/client.js';
+export type {
+  StsClient,
+  StsClientOptions,
+  StsCallOptions,
+  AssumeRoleParams,
+  AssumeRoleWithOidcParams,
+  AssumeRoleResult,
+  AssumeRoleWithOidcResult,
+  AssumedRoleUser,
+  OidcTokenInfo,
+  CallerIdentity,
+} from './sts/client.js';
+export { resolveStsEndpoint, isLoopbackHost } from './sts/endpoints.js';
+export type { StsEndpointOptions, ResolvedStsEndpoint, StsEndpointSource } from './sts/endpoints.js';
+export { validateAssumeRoleParams, validateAssumeRoleWithOidcParams } from './sts/validate.js';
+export { toStsError, isRetryableStsCode } from './sts/errors.js';
+export type { StsFailure } from './sts/errors.js';

@@ -6,3 +6,18 @@
  */
 export { fakeCredentialSource } from './fake-source.js';
 export type { FakeCredentialSource, FakeCredentialSourceOptions } from './fake-source.js';
+export { startEmulator } from './emulator/index.js';
+export type {
+  Emulator,
+  EmulatorOptions,
+  EmulatorUser,
+  EmulatorRole,
+  EmulatorOidcProvider,
+  EmulatorProduct,
+  EmulatorFault,
+  EmulatorRequestRecord,
+  MintOidcTokenOptions,
+  Policy,
+  PolicyStatement,
+  SignatureVersion,
+} from './emulator/index.js';

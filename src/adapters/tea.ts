@@ -1,0 +1,91 @@
+/**
+ * alicred/tea — hands any alicred provider to the official Tea/Darabonba clients
+ * (@alicloud/sts20150401, @alicloud/iot20180120, every `@alicloud/<product>` client) as
+ * their `Config.credential`.
+ *
+ * @packageDocumentation
+ */
+import type Credential from '@alicloud/credentials';
+import type { Credentials } from '../credentials.js';
+import type { CredentialProvider } from '../types.js';
+
+/** What `getCredential()` resolves to: the fields of @alicloud/credentials' CredentialModel. */
+export type TeaCredentialModel = {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+  bearerToken?: string;
+  /** `sts` for temporary credentials, `access_key` for long-lived keys; never `bearer`. */
+  type: 'sts' | 'access_key';
+  /** Sent (and signed) by the clients as `x-acs-credentials-provider`. */
+  providerName: string;
+};
+
+/** Options of {@link toTeaCredential}. */
+export type TeaCredentialOptions = {
+  /** Value of `providerName` (header `x-acs-credentials-provider`). Default `alicred/<source>`. */
+  providerName?: string;
+  /** Wall clock for judging a snapshot's expiry. Default `Date.now`. */
+  clock?: () => number;
+};
+
+// Header-safe: the clients put providerName into a signed header.
+const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').slice(0, 64);
+
+/**
+ * An object the official Tea/Darabonba clients accept as `Config.credential`, answered by an
+ * alicred provider. Typed as @alicloud/credentials' `Credential` (an optional peer dependency
+ * that every Tea client already brings), so assigning it needs no cast.
+ *
+ * Current clients call `getCredential()` once per request: one snapshot, never torn. Older
+ * clients and the gateway SPI call the deprecated `getAccessKeyId()`, `getAccessKeySecret()`,
+ * `getSecurityToken()` one after another: `getAccessKeyId()` takes a snapshot and the other
+ * two answer from that same snapshot while it is unexpired, so a refresh landing between the
+ * three calls cannot mix two key pairs. Leave `accessKeyId`/`accessKeySecret` unset in the
+ * Config: the clients prefer them over `credential`.
+ *
+ * @example
+ * ```ts
+ * import Sts, * as $Sts from '@alicloud/sts20150401';
+ * import { fromEnv } from 'alicred';
+ * import { toTeaCredential } from 'alicred/tea';
+ *
+ * const client = new Sts.default(new $Sts.default.Config?.({}) ?? ({} as never)); // see README for the exact import
+ * const config = { credential: toTeaCredential(fromEnv()), endpoint: 'sts.aliyuncs.com' };
+ * ```
+ */
+export function toTeaCredential(provider: CredentialProvider, options: TeaCredentialOptions = {}): Credential {
+  const clock = options.clock ?? Date.now;
+  let snapshot: Credentials | undefined;
+
+  const model = (c: Credentials): TeaCredentialModel => {
+    const out: TeaCredentialModel = {
+      accessKeyId: c.accessKeyId,
+      accessKeySecret: c.accessKeySecret,
+      type: c.securityToken ? 'sts' : 'access_key',
+      providerName: options.providerName ?? headerSafe(`alicred/${c.source}`),
+    };
+    if (c.securityToken) out.securityToken = c.securityToken;
+    return out;
+  };
+
+  const take = async (): Promise<Credentials> => (snapshot = await provider());
+  const fromSnapshot = async (): Promise<Credentials> => {
+    const c = snapshot;
+    if (c && (c.expiration === undefined || c.expiration.getTime() > clock())) return c;
+    return take();
+  };
+
+  const adapter = {
+    getCredential: async () => model(await take()),
+    getAccessKeyId: async () => (await take()).accessKeyId,
+    getAccessKeySecret: async () => (await fromSnapshot()).accessKeySecret,
+    getSecurityToken: async () => (await fromSnapshot()).securityToken ?? '',
+    // Synchronous in the official interface; an AccessKey credential has no bearer token.
+    getBearerToken: () => '',
+    getType: () => (snapshot === undefined || snapshot.securityToken ? 'sts' : 'access_key'),
+  };
+  // The class's one private member (`load`) is never called by the clients; the shape above is
+  // what they use, verified against the official clients in test/tea-adapter.test.ts.
+  return adapter as unknown as Credential;
+}

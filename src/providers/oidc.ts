@@ -1,0 +1,88 @@
+import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
+import { ConfigError } from '../errors.js';
+import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
+import { createStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import { validateAssumeRoleWithOidcParams } from '../sts/validate.js';
+import { isStsClient } from './ram-role.js';
+
+/** An OIDC token, or a function that reads the current one (a projected token file rotates). */
+export type OidcTokenSource = string | (() => string | Promise<string>);
+
+/** Options of {@link fromOidc}. */
+export type FromOidcOptions = {
+  /** The role to assume: `acs:ram::<account id>:role/<name>`. */
+  roleArn: string;
+  /** `acs:ram::<account id>:oidc-provider/<name>`. */
+  oidcProviderArn: string;
+  /** The token, or a function returning it; called again at every refresh. */
+  token: OidcTokenSource;
+  /** Default `alicred`. */
+  roleSessionName?: string;
+  policy?: string;
+  /** Default 3600. */
+  durationSeconds?: number;
+  sts?: StsClient | StsClientOptions;
+  cache?: StsCache | false;
+  refresh?: RefreshOptions;
+};
+
+/**
+ * Temporary credentials for a RAM role from an OIDC token (ACK RRSA, GitHub Actions, any IdP
+ * registered with RAM) through STS AssumeRoleWithOIDC, an anonymous call: no AccessKey
+ * needed. `token` may be a function, re-read at every refresh, so a rotating projected
+ * token file keeps working. Runs everywhere fetch and WebCrypto exist.
+ *
+ * @example
+ * ```ts
+ * import { fromOidc } from 'alicred';
+ * const provider = fromOidc({
+ *   roleArn: 'acs:ram::1234567890123456:role/app',
+ *   oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
+ *   token: async () => (await fetch('http://127.0.0.1:9000/token')).text(),
+ * });
+ * const creds = await provider();
+ * ```
+ */
+export function fromOidc(options: FromOidcOptions): RefreshingProvider {
+  const base = {
+    roleArn: options.roleArn,
+    oidcProviderArn: options.oidcProviderArn,
+    roleSessionName: options.roleSessionName ?? 'alicred',
+    durationSeconds: options.durationSeconds ?? 3600,
+    policy: options.policy,
+  };
+  // Validate everything but the token (which may only be readable later).
+  validateAssumeRoleWithOidcParams({ ...base, oidcToken: 'placeholder' });
+  const client = isStsClient(options.sts) ? options.sts : createStsClient(options.sts);
+  const cache = options.cache === undefined ? defaultStsCache : options.cache;
+
+  const readToken = async (): Promise<string> => {
+    const value = typeof options.token === 'function' ? await options.token() : options.token;
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new ConfigError('fromOidc: the OIDC token is empty', { provider: 'oidc', field: 'token' });
+    }
+    return value.trim();
+  };
+
+  return refreshing(
+    async ({ forceRefresh, signal } = {}) => {
+      const oidcToken = await readToken();
+      const params = { ...base, oidcToken };
+      if (!cache) return client.assumeRoleWithOidc(params, { signal });
+      const key = await stsCacheKey({
+        action: 'AssumeRoleWithOIDC',
+        endpoint: client.endpoint,
+        secret: oidcToken,
+        params: {
+          RoleArn: base.roleArn,
+          OIDCProviderArn: base.oidcProviderArn,
+          RoleSessionName: base.roleSessionName,
+          DurationSeconds: base.durationSeconds,
+          Policy: base.policy,
+        },
+      });
+      return cache.get(key, () => client.assumeRoleWithOidc(params), { forceRefresh, signal });
+    },
+    { name: `oidc ${base.roleArn}`, ...options.refresh },
+  );
+}

@@ -1,0 +1,740 @@
+/**
+ * The STS client: AssumeRole, AssumeRoleWithOIDC and GetCallerIdentity over `fetch`.
+ *
+ * Universal code: global `fetch`, WebCrypto, `TextEncoder`, `AbortController`, `URL`. No
+ * Node built-ins, no `Buffer`; `process.env` is read only as a default for `env`.
+ *
+ * What goes on the wire (sts-api.md §1, §3, §4, §6):
+ *
+ * - Signature V3 (default): `POST <endpoint>/?<operation parameters>`, empty body, headers
+ *   `x-acs-action`, `x-acs-version`, `x-acs-date`, `x-acs-signature-nonce`,
+ *   `x-acs-content-sha256`, `Authorization` (plus `x-acs-accesskey-id` and
+ *   `x-acs-security-token` for STS source credentials), exactly as
+ *   `@alicloud/sts20150401` sends it.
+ * - Signature V1: common parameters (`Action`, `Version`, `Format=JSON`, `Timestamp`,
+ *   `SignatureMethod`, `SignatureVersion`, `SignatureNonce`, `AccessKeyId`,
+ *   `SecurityToken` for STS source credentials, `Signature`) in the query, operation
+ *   parameters in an `application/x-www-form-urlencoded` body, all signed — as
+ *   `@alicloud/credentials` sends AssumeRole.
+ * - AssumeRoleWithOIDC: anonymous. `Action`, `Format`, `Version`, `Timestamp` in the query,
+ *   the OIDC token and the other parameters in a form body (never in the URL), no
+ *   AccessKey and no signature — as `@alicloud/credentials` sends it.
+ *
+ * The client does not retry: failures carry `retryable`, and the refresh engine decides.
+ */
+import { createCredentials, type Credentials } from '../credentials.js';
+import { ConfigError, StsError } from '../errors.js';
+import { raceAbort } from '../internal/abort.js';
+import { resolveStsEndpoint, type ResolvedStsEndpoint } from './endpoints.js';
+import { toStsError } from './errors.js';
+import { buildRpcV1Params, buildV3Headers, percentEncode, rpcStringToSign, signRpcV1, signV3 } from './sign.js';
+import { parseHttpDate, parseStsTime, stsTimestamp, toLocalExpiration } from './time.js';
+import {
+  validateAssumeRoleParams,
+  validateAssumeRoleWithOidcParams,
+  type AssumeRoleParams,
+  type AssumeRoleWithOidcParams,
+} from './validate.js';
+
+export type { AssumeRoleParams, AssumeRoleWithOidcParams } from './validate.js';
+
+/**
+ * API version of STS.
+ *
+ * @example
+ * ```ts
+ * import { STS_API_VERSION } from 'alicred';
+ * STS_API_VERSION; // '2015-04-01'
+ * ```
+ */
+export const STS_API_VERSION = '2015-04-01';
+/**
+ * Default time limit of one STS call (connect, answer and body), in ms.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STS_TIMEOUT_MS } from './client.js';
+ * DEFAULT_STS_TIMEOUT_MS; // 10000
+ * ```
+ */
+export const DEFAULT_STS_TIMEOUT_MS = 10_000;
+/**
+ * Default `User-Agent` of STS calls.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_STS_USER_AGENT } from './client.js';
+ * DEFAULT_STS_USER_AGENT; // 'alicred'
+ * ```
+ */
+export const DEFAULT_STS_USER_AGENT = 'alicred';
+
+/**
+ * `Credentials.source` of what {@link StsClient.assumeRole} returns.
+ *
+ * @example
+ * ```ts
+ * import { ASSUME_ROLE_SOURCE } from 'alicred';
+ * ASSUME_ROLE_SOURCE; // 'sts:AssumeRole'
+ * ```
+ */
+export const ASSUME_ROLE_SOURCE = 'sts:AssumeRole';
+/**
+ * `Credentials.source` of what {@link StsClient.assumeRoleWithOidc} returns.
+ *
+ * @example
+ * ```ts
+ * import { ASSUME_ROLE_WITH_OIDC_SOURCE } from 'alicred';
+ * ASSUME_ROLE_WITH_OIDC_SOURCE; // 'sts:AssumeRoleWithOIDC'
+ * ```
+ */
+export const ASSUME_ROLE_WITH_OIDC_SOURCE = 'sts:AssumeRoleWithOIDC';
+
+/**
+ * Options of {@link createStsClient}.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, type StsClientOptions } from 'alicred';
+ * const options: StsClientOptions = { region: 'cn-hangzhou', vpc: true, timeoutMs: 5000, signatureVersion: 'v1' };
+ * createStsClient(options).endpoint; // 'https://sts-vpc.cn-hangzhou.aliyuncs.com'
+ * ```
+ */
+export type StsClientOptions = {
+  /**
+   * A host (`sts.cn-hangzhou.aliyuncs.com`, HTTPS implied) or a URL. Plain `http://` only for
+   * loopback hosts (emulators). Default: env `ALIBABA_CLOUD_STS_ENDPOINT`, else from the
+   * region, else `sts.aliyuncs.com`.
+   */
+  endpoint?: string;
+  /** Region id (`cn-hangzhou`): `sts.<region>.aliyuncs.com`. Default: env `ALIBABA_CLOUD_STS_REGION`. */
+  region?: string;
+  /** With a region, use `sts-vpc.<region>.aliyuncs.com`. Default: env `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true`. */
+  vpc?: boolean;
+  /** The fetch to use. Default: the global `fetch`, looked up at each call. */
+  fetch?: typeof fetch;
+  /** Time limit of one call, in ms (connect, answer and body). Default 10000. */
+  timeoutMs?: number;
+  /** `v3` (ACS3-HMAC-SHA256, default) or `v1` (HMAC-SHA1 RPC, as the credentials SDKs). OIDC is always unsigned. */
+  signatureVersion?: 'v3' | 'v1';
+  /** Environment for the endpoint defaults. Default: `process.env` where it exists, else none. */
+  env?: Record<string, string | undefined>;
+  /** Local clock (ms since the epoch), for request timestamps and expirations. Default `Date.now`. */
+  clock?: () => number;
+  /** `User-Agent` header. Default `alicred`. */
+  userAgent?: string;
+};
+
+/**
+ * AssumeRole's parameters under their wire names (undefined ones included, for the caller to
+ * drop). Shared by the request and by the STS cache key, so the two never disagree.
+ *
+ * @example
+ * ```ts
+ * import { assumeRoleWireParams } from 'alicred';
+ * assumeRoleWireParams({ roleArn: 'acs:ram::1:role/r', roleSessionName: 's' }).RoleArn; // 'acs:ram::1:role/r'
+ * ```
+ */
+export function assumeRoleWireParams(params: AssumeRoleParams): Record<string, string | number | undefined> {
+  return {
+    RoleArn: params.roleArn,
+    RoleSessionName: params.roleSessionName,
+    DurationSeconds: params.durationSeconds,
+    Policy: params.policy,
+    ExternalId: params.externalId,
+    SourceIdentity: params.sourceIdentity,
+  };
+}
+
+/**
+ * Options of one STS call.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, fromEnv, type StsCallOptions } from 'alicred';
+ * const call: StsCallOptions = { signal: AbortSignal.timeout(3000) };
+ * await createStsClient().getCallerIdentity(await fromEnv()(), call);
+ * ```
+ */
+export type StsCallOptions = {
+  /** Aborts the call; it then rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+};
+
+/**
+ * `AssumedRoleUser` of an AssumeRole answer.
+ *
+ * @example
+ * ```ts
+ * import type { AssumedRoleUser } from 'alicred';
+ * const user: AssumedRoleUser = { arn: 'acs:ram::1234567890123456:role/app/job', assumedRoleId: '3000:job' };
+ * ```
+ */
+export type AssumedRoleUser = {
+  /** ARN of the session, e.g. `acs:ram::<account>:role/<role>/<session>`. Treat as opaque. */
+  readonly arn: string;
+  /** `<role id>:<session name>`. */
+  readonly assumedRoleId: string;
+};
+
+/**
+ * Everything an AssumeRole answer says; see {@link StsClient.assumeRoleDetailed}.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, fromEnv } from 'alicred';
+ * const r = await createStsClient().assumeRoleDetailed(await fromEnv()(), {
+ *   roleArn: 'acs:ram::1234567890123456:role/app', roleSessionName: 'job',
+ * });
+ * console.log(r.assumedRoleUser?.arn, r.requestId, r.clockSkewMs);
+ * ```
+ */
+export type AssumeRoleResult = {
+  /** The temporary credentials; `expiration` is on the local clock. */
+  readonly credentials: Credentials;
+  /** The session's identity, when the answer has it. */
+  readonly assumedRoleUser: AssumedRoleUser | undefined;
+  /** `SourceIdentity` echoed by STS, when set. */
+  readonly sourceIdentity: string | undefined;
+  /** STS request id (from the body, else the `x-acs-request-id` header; '' when neither). */
+  readonly requestId: string;
+  /** The answer's `Date` header, when present and parseable. */
+  readonly serverDate: Date | undefined;
+  /** `Expiration` exactly as STS stated it (server clock). */
+  readonly statedExpiration: Date;
+  /**
+   * Server clock minus local clock, in ms, when the `Date` header showed a difference of at
+   * least 2 s (and `credentials.expiration` was moved by it); else 0.
+   */
+  readonly clockSkewMs: number;
+};
+
+/**
+ * `OIDCTokenInfo` of an AssumeRoleWithOIDC answer: what STS read from the token.
+ *
+ * @example
+ * ```ts
+ * import type { OidcTokenInfo } from 'alicred';
+ * const info: OidcTokenInfo = { issuer: 'https://oidc.example', subject: 'system:serviceaccount:ns:sa',
+ *   clientIds: 'sts.aliyuncs.com', expirationTime: undefined, issuanceTime: undefined };
+ * ```
+ */
+export type OidcTokenInfo = {
+  readonly issuer: string | undefined;
+  readonly subject: string | undefined;
+  /** The token's audiences, comma-separated. */
+  readonly clientIds: string | undefined;
+  readonly expirationTime: string | undefined;
+  readonly issuanceTime: string | undefined;
+};
+
+/**
+ * Everything an AssumeRoleWithOIDC answer says.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient } from 'alicred';
+ * const r = await createStsClient({ region: 'cn-hangzhou' }).assumeRoleWithOidcDetailed({
+ *   roleArn: 'acs:ram::1234567890123456:role/app',
+ *   oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
+ *   oidcToken: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
+ *   roleSessionName: 'rrsa-session',
+ * });
+ * console.log(r.oidcTokenInfo?.subject);
+ * ```
+ */
+export type AssumeRoleWithOidcResult = AssumeRoleResult & {
+  readonly oidcTokenInfo: OidcTokenInfo | undefined;
+};
+
+/**
+ * The answer of GetCallerIdentity.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, fromEnv } from 'alicred';
+ * const who = await createStsClient().getCallerIdentity(await fromEnv()());
+ * console.log(who.accountId, who.identityType, who.arn); // '1234…', 'RAMUser', 'acs:ram::1234…:user/alice'
+ * ```
+ */
+export type CallerIdentity = {
+  /** Account id (digits). */
+  readonly accountId: string;
+  /** Present for Alibaba Cloud account and RAM user callers; absent for assumed roles. */
+  readonly userId: string | undefined;
+  /** `acs:ram::<account>:user/<name>`, `…:assumed-role/<role>/<session>`, `…:root`. */
+  readonly arn: string;
+  /** `Account`, `RAMUser` or `AssumedRoleUser`. */
+  readonly identityType: string | undefined;
+  readonly principalId: string | undefined;
+  /** Present for assumed-role callers. */
+  readonly roleId: string | undefined;
+  readonly requestId: string;
+};
+
+/**
+ * A client of Alibaba Cloud STS; see {@link createStsClient}.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, fromEnv, type StsClient } from 'alicred';
+ * const sts: StsClient = createStsClient({ endpoint: 'http://127.0.0.1:8080' }); // a local emulator
+ * const creds = await sts.assumeRole(await fromEnv()(), { roleArn: 'acs:ram::1:role/app', roleSessionName: 'dev' });
+ * ```
+ */
+export type StsClient = {
+  /** The resolved endpoint: `https://host[:port]` or `http://<loopback>:port`, no trailing slash. */
+  readonly endpoint: string;
+  /**
+   * AssumeRole signed with `source` (a RAM user's keys, or STS credentials: their token is
+   * sent along). Parameters are validated first (ConfigError). Rejects with an
+   * {@link StsError} on any failure, or with the signal's reason when aborted.
+   */
+  assumeRole(source: Credentials, params: AssumeRoleParams, options?: StsCallOptions): Promise<Credentials>;
+  /** {@link StsClient.assumeRole} with the whole answer: assumed role user, request id, server date, skew. */
+  assumeRoleDetailed(source: Credentials, params: AssumeRoleParams, options?: StsCallOptions): Promise<AssumeRoleResult>;
+  /** AssumeRoleWithOIDC: anonymous, the OIDC token is the proof. */
+  assumeRoleWithOidc(params: AssumeRoleWithOidcParams, options?: StsCallOptions): Promise<Credentials>;
+  /** {@link StsClient.assumeRoleWithOidc} with the whole answer, including `oidcTokenInfo`. */
+  assumeRoleWithOidcDetailed(params: AssumeRoleWithOidcParams, options?: StsCallOptions): Promise<AssumeRoleWithOidcResult>;
+  /** Who `source` is: account, ARN, identity type. Needs no permission. */
+  getCallerIdentity(source: Credentials, options?: StsCallOptions): Promise<CallerIdentity>;
+};
+
+/** One prepared HTTP request. */
+type PreparedRequest = {
+  action: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** Values to keep out of every message. */
+  secrets: (string | undefined)[];
+  /** What the client signed, to explain a SignatureDoesNotMatch. */
+  stringToSign: string | undefined;
+};
+
+/** One HTTP answer, read in full. */
+type Answer = {
+  status: number;
+  text: string;
+  headers: Headers;
+  /** Local clock when the answer's headers arrived. */
+  localNow: number;
+};
+
+function defaultEnv(): Record<string, string | undefined> {
+  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  return proc?.env ?? {};
+}
+
+function newNonce(): string {
+  const c = globalThis.crypto;
+  if (typeof c?.randomUUID === 'function') return c.randomUUID();
+  if (typeof c?.getRandomValues === 'function') {
+    const bytes = c.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  throw new ConfigError('no secure random source (crypto.randomUUID / crypto.getRandomValues) in this runtime', {
+    provider: 'sts',
+    field: 'crypto',
+  });
+}
+
+/** `k=v&…` with RFC 3986 encoding (a space is `%20`, `+` is `%2B`), in the given order. */
+function formEncode(params: Record<string, string>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${percentEncode(k)}=${percentEncode(v)}`)
+    .join('&');
+}
+
+function withQuery(endpointUrl: string, query: Record<string, string>): string {
+  const qs = formEncode(query);
+  return qs === '' ? `${endpointUrl}/` : `${endpointUrl}/?${qs}`;
+}
+
+/** Drops undefined values and stringifies numbers. */
+function compact(params: Record<string, string | number | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined) out[key] = String(value);
+  }
+  return out;
+}
+
+function checkSource(source: Credentials): void {
+  if (typeof source !== 'object' || source === null) {
+    throw new ConfigError('source credentials are required to sign an STS call', { field: 'source', provider: 'sts' });
+  }
+  if (typeof source.accessKeyId !== 'string' || source.accessKeyId.trim() === '') {
+    throw new ConfigError('source credentials have an empty AccessKeyId', { field: 'source.accessKeyId', provider: 'sts' });
+  }
+  if (typeof source.accessKeySecret !== 'string' || source.accessKeySecret === '') {
+    throw new ConfigError('source credentials have an empty AccessKeySecret', {
+      field: 'source.accessKeySecret',
+      provider: 'sts',
+    });
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * Creates an STS client. The endpoint is resolved (and checked) now; `fetch` and the
+ * clock are used at each call. The client never retries: its {@link StsError}s say
+ * whether a retry may help (`retryable`), and the refresh engine acts on it.
+ *
+ * Throws a {@link ConfigError} for an unusable endpoint, region, timeout or signature
+ * version.
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, fromEnv } from 'alicred';
+ *
+ * const sts = createStsClient({ region: 'cn-hangzhou' });  // https://sts.cn-hangzhou.aliyuncs.com
+ * const user = await fromEnv()();                          // a RAM user's AccessKey
+ * const creds = await sts.assumeRole(user, {
+ *   roleArn: 'acs:ram::1234567890123456:role/iot-operator',
+ *   roleSessionName: 'nightly-job',
+ *   durationSeconds: 900,
+ * });
+ * creds.accessKeyId;   // 'STS.…'
+ * creds.expiration;    // a Date on the local clock
+ * console.log((await sts.getCallerIdentity(creds)).arn); // acs:ram::…:assumed-role/iot-operator/nightly-job
+ * ```
+ */
+export function createStsClient(options: StsClientOptions = {}): StsClient {
+  const env = options.env ?? defaultEnv();
+  const endpoint: ResolvedStsEndpoint = resolveStsEndpoint(options, env);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS;
+  // setTimeout fires at once for delays beyond 2^31 - 1 ms.
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) {
+    throw new ConfigError(`timeoutMs must be a positive number of milliseconds up to 2^31-1 (got ${String(timeoutMs)})`, {
+      field: 'timeoutMs',
+      provider: 'sts',
+    });
+  }
+  const signatureVersion = options.signatureVersion ?? 'v3';
+  if (signatureVersion !== 'v3' && signatureVersion !== 'v1') {
+    throw new ConfigError(`signatureVersion must be 'v3' or 'v1' (got ${JSON.stringify(signatureVersion)})`, {
+      field: 'signatureVersion',
+      provider: 'sts',
+    });
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new ConfigError('fetch must be a function compatible with the global fetch', { field: 'fetch', provider: 'sts' });
+  }
+  const clock = options.clock ?? Date.now;
+  const userAgent = options.userAgent ?? DEFAULT_STS_USER_AGENT;
+
+  function fetchImpl(): typeof fetch {
+    const f = options.fetch ?? globalThis.fetch;
+    if (typeof f !== 'function') {
+      throw new ConfigError('this runtime has no global fetch: pass options.fetch', { field: 'fetch', provider: 'sts' });
+    }
+    return f;
+  }
+
+  function commonHeaders(): Record<string, string> {
+    return { accept: 'application/json', 'user-agent': userAgent };
+  }
+
+  /** A request signed with `source`, operation parameters as given. */
+  async function signedRequest(
+    action: string,
+    source: Credentials,
+    operationParams: Record<string, string>,
+  ): Promise<PreparedRequest> {
+    checkSource(source);
+    const now = clock();
+    const timestamp = stsTimestamp(now);
+    const nonce = newNonce();
+    const token = source.securityToken !== undefined && source.securityToken !== '' ? source.securityToken : undefined;
+    const secrets = [source.accessKeySecret, token];
+
+    if (signatureVersion === 'v3') {
+      const signed = await signV3({
+        method: 'POST',
+        pathname: '/',
+        query: operationParams,
+        headers: buildV3Headers({ host: endpoint.host, action, version: STS_API_VERSION, date: timestamp, nonce }),
+        body: '',
+        accessKeyId: source.accessKeyId,
+        accessKeySecret: source.accessKeySecret,
+        securityToken: token,
+      });
+      // fetch sets Host itself, from the URL: the same value as endpoint.host, which was signed.
+      const { host: _host, ...headers } = signed.headers;
+      return {
+        action,
+        url: withQuery(endpoint.url, operationParams),
+        headers: { ...commonHeaders(), ...headers },
+        body: undefined,
+        secrets,
+        stringToSign: signed.stringToSign,
+      };
+    }
+
+    const all = buildRpcV1Params({
+      action,
+      version: STS_API_VERSION,
+      accessKeyId: source.accessKeyId,
+      securityToken: token,
+      params: operationParams,
+      timestamp,
+      nonce,
+      format: 'JSON',
+    });
+    const signature = await signRpcV1({ method: 'POST', params: all, accessKeySecret: source.accessKeySecret });
+    const query: Record<string, string> = {};
+    for (const [key, value] of Object.entries(all)) {
+      if (!Object.hasOwn(operationParams, key)) query[key] = value;
+    }
+    query.Signature = signature;
+    const hasBody = Object.keys(operationParams).length > 0;
+    return {
+      action,
+      url: withQuery(endpoint.url, query),
+      headers: hasBody
+        ? { ...commonHeaders(), 'content-type': 'application/x-www-form-urlencoded' }
+        : commonHeaders(),
+      body: hasBody ? formEncode(operationParams) : undefined,
+      secrets,
+      stringToSign: rpcStringToSign('POST', all),
+    };
+  }
+
+  /** Sends one request and reads the whole answer, within the time limit and the caller's signal. */
+  async function exchange(request: PreparedRequest, signal: AbortSignal | undefined): Promise<Answer> {
+    if (signal?.aborted) throw signal.reason;
+    const f = fetchImpl();
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new StsError(`timed out after ${timeoutMs} ms`, { code: 'Timeout', retryable: true }));
+    }, timeoutMs);
+    const onAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      // raceAbort: settle on abort even if an injected fetch ignores the signal.
+      const response = await raceAbort(
+        f(request.url, {
+          method: 'POST',
+          headers: request.headers,
+          body: request.body,
+          signal: controller.signal,
+          // A redirect would replay a signed request elsewhere: never follow one.
+          redirect: 'manual',
+        }),
+        controller.signal,
+      );
+      const localNow = clock();
+      const text = await raceAbort(response.text(), controller.signal);
+      return { status: response.status, text, headers: response.headers, localNow };
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (timedOut) {
+        throw toStsError({ kind: 'timeout', action: request.action, endpoint: endpoint.url, timeoutMs });
+      }
+      if (error instanceof StsError || error instanceof ConfigError) throw error;
+      throw toStsError({
+        kind: 'network',
+        action: request.action,
+        endpoint: endpoint.url,
+        cause: error,
+        secrets: request.secrets,
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Sends, then parses a 2xx JSON object or throws the mapped error. */
+  async function call(
+    request: PreparedRequest,
+    signal: AbortSignal | undefined,
+  ): Promise<{ body: Record<string, unknown>; answer: Answer; requestId: string }> {
+    const answer = await exchange(request, signal);
+    const requestIdHeader = answer.headers.get('x-acs-request-id');
+    const failure = () =>
+      toStsError({
+        kind: 'response',
+        action: request.action,
+        status: answer.status,
+        body: answer.text,
+        requestIdHeader,
+        secrets: request.secrets,
+        stringToSign: request.stringToSign,
+      });
+    if (answer.status < 200 || answer.status > 299) throw failure();
+    let body: unknown;
+    try {
+      body = JSON.parse(answer.text);
+    } catch {
+      throw failure();
+    }
+    if (!isRecord(body)) throw failure();
+    // Some gateways answer 200 with an error body.
+    if (body.Code !== undefined && body.Credentials === undefined && body.AccountId === undefined) throw failure();
+    const requestId = optionalString(body.RequestId) ?? requestIdHeader ?? '';
+    return { body, answer, requestId };
+  }
+
+  function invalid(action: string, answer: Answer, requestId: string, problem: string): StsError {
+    return toStsError({
+      kind: 'invalid-response',
+      action,
+      status: answer.status,
+      problem,
+      requestId: requestId === '' ? undefined : requestId,
+    });
+  }
+
+  function credentialsResult(
+    action: string,
+    source: string,
+    body: Record<string, unknown>,
+    answer: Answer,
+    requestId: string,
+  ): AssumeRoleResult {
+    const c = body.Credentials;
+    if (!isRecord(c)) throw invalid(action, answer, requestId, 'the answer has no Credentials object');
+    for (const field of ['AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration'] as const) {
+      if (typeof c[field] !== 'string' || c[field] === '') {
+        throw invalid(action, answer, requestId, `Credentials.${field} is missing or empty`);
+      }
+    }
+    const stated = parseStsTime(c.Expiration);
+    if (stated === undefined) {
+      throw invalid(
+        action,
+        answer,
+        requestId,
+        `Credentials.Expiration ${JSON.stringify(String(c.Expiration).slice(0, 40))} is not an ISO 8601 date-time`,
+      );
+    }
+    const serverDate = parseHttpDate(answer.headers.get('date'));
+    const local = toLocalExpiration({ expiration: stated, serverDate, localNow: answer.localNow });
+    const credentials = createCredentials({
+      accessKeyId: c.AccessKeyId as string,
+      accessKeySecret: c.AccessKeySecret as string,
+      securityToken: c.SecurityToken as string,
+      expiration: new Date(local.expiresAt),
+      source,
+    });
+    const user = body.AssumedRoleUser;
+    const assumedRoleUser =
+      isRecord(user) && typeof user.Arn === 'string'
+        ? { arn: user.Arn, assumedRoleId: typeof user.AssumedRoleId === 'string' ? user.AssumedRoleId : '' }
+        : undefined;
+    return {
+      credentials,
+      assumedRoleUser,
+      sourceIdentity: optionalString(body.SourceIdentity),
+      requestId,
+      serverDate: serverDate === undefined ? undefined : new Date(serverDate),
+      statedExpiration: new Date(stated),
+      clockSkewMs: local.clockSkewMs,
+    };
+  }
+
+  async function assumeRoleDetailed(
+    source: Credentials,
+    params: AssumeRoleParams,
+    callOptions: StsCallOptions = {},
+  ): Promise<AssumeRoleResult> {
+    validateAssumeRoleParams(params);
+    const request = await signedRequest(
+      'AssumeRole',
+      source,
+      compact(assumeRoleWireParams(params)),
+    );
+    const { body, answer, requestId } = await call(request, callOptions.signal);
+    return credentialsResult('AssumeRole', ASSUME_ROLE_SOURCE, body, answer, requestId);
+  }
+
+  async function assumeRoleWithOidcDetailed(
+    params: AssumeRoleWithOidcParams,
+    callOptions: StsCallOptions = {},
+  ): Promise<AssumeRoleWithOidcResult> {
+    validateAssumeRoleWithOidcParams(params);
+    const action = 'AssumeRoleWithOIDC';
+    const query = {
+      Action: action,
+      Format: 'JSON',
+      Version: STS_API_VERSION,
+      Timestamp: stsTimestamp(clock()),
+    };
+    const form = compact({
+      OIDCProviderArn: params.oidcProviderArn,
+      OIDCToken: params.oidcToken,
+      RoleArn: params.roleArn,
+      RoleSessionName: params.roleSessionName,
+      DurationSeconds: params.durationSeconds,
+      Policy: params.policy,
+    });
+    const request: PreparedRequest = {
+      action,
+      url: withQuery(endpoint.url, query),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json', 'user-agent': userAgent },
+      body: formEncode(form),
+      secrets: [params.oidcToken],
+      stringToSign: undefined,
+    };
+    const { body, answer, requestId } = await call(request, callOptions.signal);
+    const result = credentialsResult(action, ASSUME_ROLE_WITH_OIDC_SOURCE, body, answer, requestId);
+    const info = body.OIDCTokenInfo;
+    return {
+      ...result,
+      oidcTokenInfo: isRecord(info)
+        ? {
+            issuer: optionalString(info.Issuer),
+            subject: optionalString(info.Subject),
+            clientIds: optionalString(info.ClientIds),
+            expirationTime: optionalString(info.ExpirationTime),
+            issuanceTime: optionalString(info.IssuanceTime),
+          }
+        : undefined,
+    };
+  }
+
+  async function getCallerIdentity(source: Credentials, callOptions: StsCallOptions = {}): Promise<CallerIdentity> {
+    const action = 'GetCallerIdentity';
+    const request = await signedRequest(action, source, {});
+    const { body, answer, requestId } = await call(request, callOptions.signal);
+    for (const field of ['AccountId', 'Arn'] as const) {
+      if (optionalString(body[field]) === undefined) {
+        throw invalid(action, answer, requestId, `${field} is missing or empty`);
+      }
+    }
+    return {
+      accountId: String(body.AccountId),
+      userId: optionalString(body.UserId),
+      arn: String(body.Arn),
+      identityType: optionalString(body.IdentityType),
+      principalId: optionalString(body.PrincipalId),
+      roleId: optionalString(body.RoleId),
+      requestId,
+    };
+  }
+
+  return Object.freeze({
+    endpoint: endpoint.url,
+    assumeRoleDetailed,
+    async assumeRole(source: Credentials, params: AssumeRoleParams, callOptions?: StsCallOptions) {
+      return (await assumeRoleDetailed(source, params, callOptions)).credentials;
+    },
+    assumeRoleWithOidcDetailed,
+    async assumeRoleWithOidc(params: AssumeRoleWithOidcParams, callOptions?: StsCallOptions) {
+      return (await assumeRoleWithOidcDetailed(params, callOptions)).credentials;
+    },
+    getCallerIdentity,
+  });
+}
