@@ -26,6 +26,7 @@ import { raceAbort, unrefTimeout } from './internal/abort.js';
 import type { CredentialProvider, Logger, ProviderCallOptions } from './types.js';
 
 const MINUTE = 60_000;
+const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /** A window size in ms, fixed or derived from the credential's lifetime (ms). */
 export type WindowSize = number | ((lifetimeMs: number) => number);
@@ -200,7 +201,8 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   function schedule(delayMs: number): void {
     clearTimer();
     if (closed || !useTimer || !Number.isFinite(delayMs)) return;
-    timer = unrefTimeout(onTimer, delayMs);
+    // setTimeout fires at once for delays over 2^31-1 ms (~24.8 days); wake up then and re-arm.
+    timer = unrefTimeout(onTimer, Math.min(delayMs, MAX_TIMER_DELAY_MS));
   }
 
   /** Arms the timer for the advisory point of the current entry, plus jitter. */

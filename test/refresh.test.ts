@@ -216,6 +216,21 @@ describe('rule 3: background timer', () => {
     provider.close();
   });
 
+  it('arms one long timer, not a spinning one, for credentials that expire in months', async () => {
+    const { source, provider } = setup({ lifetimeMs: 100 * 24 * 60 * MINUTE });
+    await provider();
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    await vi.advanceTimersByTimeAsync(60 * SECOND);
+    expect(spy).not.toHaveBeenCalled();
+    expect(vi.getTimerCount()).toBe(1);
+    // After ~24.8 days the capped timer wakes, sees nothing to do yet, and re-arms once.
+    await vi.advanceTimersByTimeAsync(25 * 24 * 60 * MINUTE);
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(source.calls).toBe(1);
+    spy.mockRestore();
+    provider.close();
+  });
+
   it('no timer for credentials that never expire', async () => {
     const { provider } = setup({ lifetimeMs: undefined });
     await provider();

@@ -5,3 +5,8 @@
  * @packageDocumentation
  */
 export * from '../index.js';
+export { fromProcess } from './process.js';
+export type { FromProcessOptions } from './process.js';
+export { fromOidcTokenFile } from './oidc-file.js';
+export type { FromOidcTokenFileOptions } from './oidc-file.js';
+export type { NodeSourceOptions } from './options.js';

@@ -1,0 +1,439 @@
+/**
+ * Credentials from an external program (the aliyun CLI's `External` mode, `process_command`):
+ * alicred runs the command, reads one JSON object from its stdout and caches the result with
+ * the refresh engine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createCredentials, type Credentials } from '../credentials.js';
+import { ConfigError, CredentialsProviderError } from '../errors.js';
+import type { EnvLike } from '../providers/env.js';
+import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
+import { parseStsTime } from '../sts/time.js';
+import type { Logger } from '../types.js';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
+/** setTimeout's largest delay. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const PROVIDER = 'process';
+/** How long a timed-out or oversized process gets after SIGTERM before SIGKILL. */
+const KILL_GRACE_MS = 2_000;
+/** How much of stderr is kept (its tail) for the error message. */
+const STDERR_KEEP_BYTES = 4 * 1024;
+/** At most this much (redacted) stderr appears in an error message. */
+const STDERR_EXCERPT_CHARS = 200;
+
+/**
+ * Options of {@link fromProcess}.
+ *
+ * @example
+ * ```ts
+ * import { fromProcess, type FromProcessOptions } from 'alicred/node';
+ * const options: FromProcessOptions = {
+ *   command: ['/usr/local/bin/vault-aliyun-creds', '--role', 'app'], // argv: no shell
+ *   timeoutMs: 10_000,
+ *   env: { ...process.env, VAULT_ADDR: 'https://vault.internal:8200' },
+ * };
+ * const provider = fromProcess(options);
+ * ```
+ */
+export type FromProcessOptions = {
+  /**
+   * The command. A string runs through the shell (`/bin/sh -c` on POSIX, `cmd.exe` on
+   * Windows), so it may use quotes, variables and pipes, like the aliyun CLI's
+   * `process_command`. An array is an argv (`[program, ...args]`) run without any shell.
+   */
+  command: string | readonly string[];
+  /**
+   * Kill the command (and everything it started) after this long, in ms. Default 30000:
+   * stdin is closed, so no interactive prompt can be answered anyway, and a caller awaiting
+   * credentials should learn that a helper hangs well before typical HTTP timeouts do.
+   * Raise it for helpers that legitimately wait (a browser-based sign-in).
+   */
+  timeoutMs?: number;
+  /** Larger stdout is an error (the process is killed). Default 64 KiB. */
+  maxOutputBytes?: number;
+  /** Working folder of the command. Default: this process's. */
+  cwd?: string;
+  /** The command's whole environment. Default: this process's (`process.env`). */
+  env?: EnvLike;
+  /** Receives the refresh engine's warnings (never a secret). */
+  logger?: Logger;
+  /** Options of the refresh engine. */
+  refresh?: RefreshOptions;
+};
+
+/** The modes the External-mode output may name (matched case-insensitively, like the aliyun CLI). */
+const MODES: Readonly<Record<string, 'AK' | 'StsToken'>> = { ak: 'AK', ststoken: 'StsToken' };
+/** Other aliyun CLI modes: safe to name in a message (any other value of `mode` is not echoed). */
+const KNOWN_CLI_MODES = new Set(
+  [
+    'RamRoleArn', 'EcsRamRole', 'OIDC', 'ChainableRamRoleArn', 'CloudSSO', 'OAuth', 'External',
+    'CredentialsURI', 'BearerToken', 'Anonymous', 'RsaKeyPair', 'RamRoleArnWithRoleName',
+  ].map((m) => m.toLowerCase()),
+);
+
+/**
+ * Credentials printed by an external program, in the aliyun CLI's `External` mode format:
+ * the command prints one JSON object on stdout,
+ *
+ * ```json
+ * {"mode": "StsToken", "access_key_id": "STS.…", "access_key_secret": "…", "sts_token": "…",
+ *  "expiration": "2025-01-15T09:00:00Z"}
+ * ```
+ *
+ * with `mode` `AK` or `StsToken` (case-insensitive; inferred from `sts_token` when absent)
+ * and an optional ISO 8601 `expiration`. With an expiration the result is refreshed ahead of
+ * it by the refresh engine; without one it is kept until `forceRefresh`. Concurrent callers
+ * share one run of the command.
+ *
+ * The command runs with stdin closed; stderr is captured. It is killed, with everything it
+ * started, after `timeoutMs` (error code `Timeout`) or when stdout exceeds `maxOutputBytes`
+ * (`OutputTooLarge`). A non-zero exit is a {@link CredentialsProviderError} (`ProcessFailed`)
+ * naming the program and exit code with at most a short, redacted excerpt of stderr; output
+ * that is not valid JSON or lacks a field is a {@link ConfigError} naming the field. Error
+ * messages never contain stdout, nor the command's arguments (only the program's name).
+ * None of these failures is retried at once.
+ *
+ * @example
+ * ```ts
+ * import { fromProcess } from 'alicred/node';
+ * const provider = fromProcess({ command: '/usr/local/bin/vault-aliyun-creds --role app' });
+ * const creds = await provider();   // runs the command once
+ * await provider();                 // cached until the printed expiration approaches
+ * provider.close();
+ * ```
+ */
+export function fromProcess(options: FromProcessOptions): RefreshingProvider {
+  const command = checkCommand(options?.command);
+  const timeoutMs = Math.min(MAX_TIMER_MS, positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs'));
+  const maxOutputBytes = Math.max(1, Math.floor(positive(options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES, 'maxOutputBytes')));
+  const program = programName(command);
+  const run: RunSpec = { command, program, timeoutMs, maxOutputBytes, cwd: options.cwd, env: options.env };
+  return refreshing(
+    async ({ signal } = {}) => parseOutput(await runCommand(run, signal), program),
+    {
+      name: `process ${program}`,
+      logger: options.logger,
+      // The engine's own deadline must not cut the command's time limit short.
+      refreshTimeoutMs: Math.min(MAX_TIMER_MS, Math.max(60_000, timeoutMs + 5_000)),
+      ...options.refresh,
+    },
+  );
+}
+
+type RunSpec = {
+  command: string | readonly string[];
+  program: string;
+  timeoutMs: number;
+  maxOutputBytes: number;
+  cwd: string | undefined;
+  env: EnvLike | undefined;
+};
+
+function checkCommand(command: unknown): string | readonly string[] {
+  if (typeof command === 'string' && command.trim() !== '') return command;
+  if (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string') && command[0] !== '') {
+    return Object.freeze([...(command as string[])]);
+  }
+  throw new ConfigError('fromProcess: command must be a non-empty string or a non-empty array of strings', {
+    provider: PROVIDER,
+    field: 'command',
+  });
+}
+
+function positive(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`fromProcess: ${field} must be a positive number`, { provider: PROVIDER, field });
+  }
+  return value;
+}
+
+/**
+ * The program's name for messages: the first word of a shell command, skipping leading
+ * `NAME=value` assignments (they may carry secrets), with quotes removed; never the
+ * arguments. For an argv, its first element.
+ */
+function programName(command: string | readonly string[]): string {
+  if (typeof command !== 'string') return shorten(command[0] ?? '');
+  let rest = command;
+  for (;;) {
+    const [word, after] = shellWord(rest);
+    rest = after;
+    if (word === '') return 'command';
+    if (/^[A-Za-z_][A-Za-z0-9_]*=/.test(word)) continue;
+    return shorten(word);
+  }
+}
+
+function shorten(word: string): string {
+  return word.length > 120 ? `${word.slice(0, 117)}...` : word;
+}
+
+/** Reads one POSIX-shell word (quotes removed) from the start of `text`; returns it and the rest. */
+function shellWord(text: string): [string, string] {
+  let i = 0;
+  while (i < text.length && /\s/.test(text[i]!)) i++;
+  let word = '';
+  let quote: '"' | "'" | undefined;
+  for (; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else word += c;
+    } else if (quote === '"') {
+      if (c === '"') quote = undefined;
+      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1]!)) word += text[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+    } else if (c === '\\' && process.platform !== 'win32' && i + 1 < text.length) {
+      word += text[++i];
+    } else if (/\s/.test(c)) {
+      break;
+    } else {
+      word += c;
+    }
+  }
+  return [word, text.slice(i)];
+}
+
+function failure(message: string, code: string, cause?: unknown): CredentialsProviderError {
+  return new CredentialsProviderError(`fromProcess: ${message}`, { provider: PROVIDER, code, retryable: false, cause });
+}
+
+/** Runs the command; resolves with its stdout when it exits with 0. */
+function runCommand(spec: RunSpec, signal: AbortSignal | undefined): Promise<Buffer> {
+  signal?.throwIfAborted();
+  const windows = process.platform === 'win32';
+  return new Promise<Buffer>((resolve, reject) => {
+    const common = {
+      cwd: spec.cwd,
+      env: spec.env === undefined ? undefined : definedOnly(spec.env),
+      stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+      // POSIX: its own process group, so a timeout kills everything it started.
+      detached: !windows,
+      windowsHide: true,
+    };
+    let child: ChildProcess;
+    try {
+      child =
+        typeof spec.command === 'string'
+          ? spawn(spec.command, { ...common, shell: true })
+          : spawn(spec.command[0]!, spec.command.slice(1), { ...common, shell: false });
+    } catch (error) {
+      reject(failure(`could not start ${spec.program} (${errorCode(error)})`, 'ProcessSpawnFailed', error));
+      return;
+    }
+
+    const stdout: Buffer[] = [];
+    let stdoutBytes = 0;
+    let stderr: Buffer = Buffer.alloc(0);
+    let stderrBytes = 0;
+    let settled = false;
+    let closed = false;
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const timer = setTimeout(() => {
+      stop(
+        failure(`${spec.program} did not finish within ${spec.timeoutMs} ms; it was killed`, 'Timeout'),
+      );
+    }, spec.timeoutMs);
+    timer.unref?.();
+
+    const onAbort = (): void => stop(signal!.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    function finish(): void {
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+
+    /** Fails the run and kills the process tree (SIGTERM, then SIGKILL after a grace period). */
+    function stop(error: unknown): void {
+      if (settled) return;
+      finish();
+      reject(error);
+      killTree(child, 'SIGTERM');
+      killTimer = setTimeout(() => {
+        if (!closed) killTree(child, 'SIGKILL');
+      }, KILL_GRACE_MS);
+      killTimer.unref?.();
+      // Nothing more is read: do not let a lingering grandchild holding the pipes keep us alive.
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.unref();
+    }
+
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      stdoutBytes += chunk.length;
+      if (stdoutBytes > spec.maxOutputBytes) {
+        stop(
+          failure(
+            `${spec.program} printed more than ${spec.maxOutputBytes} bytes on stdout (maxOutputBytes); it was killed`,
+            'OutputTooLarge',
+          ),
+        );
+        return;
+      }
+      stdout.push(chunk);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      stderrBytes += chunk.length;
+      stderr = Buffer.concat([stderr, chunk]);
+      if (stderr.length > STDERR_KEEP_BYTES) stderr = stderr.subarray(stderr.length - STDERR_KEEP_BYTES);
+    });
+    child.stdout!.on('error', () => {});
+    child.stderr!.on('error', () => {});
+
+    child.on('error', (error) => {
+      // Spawning failed (no such program, bad cwd) or a kill failed after the fact.
+      if (settled) return;
+      finish();
+      const hint = spec.cwd !== undefined ? '; check the program and cwd' : '';
+      reject(failure(`could not start ${spec.program} (${errorCode(error)}${hint})`, 'ProcessSpawnFailed', error));
+    });
+
+    child.on('close', (code: number | null, sig: NodeJS.Signals | null) => {
+      closed = true;
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      if (settled) return;
+      finish();
+      if (code === 0) {
+        resolve(Buffer.concat(stdout));
+        return;
+      }
+      const how = code !== null ? `exited with code ${code}` : `was killed by signal ${sig ?? 'unknown'}`;
+      const notFound = code === 127 && typeof spec.command === 'string' ? ' (command not found?)' : '';
+      reject(
+        failure(`${spec.program} ${how}${notFound}${describeStderr(stderr, stderrBytes)}`, 'ProcessFailed'),
+      );
+    });
+  });
+}
+
+function definedOnly(env: EnvLike): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') out[k] = v;
+  return out;
+}
+
+function errorCode(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'unknown error';
+}
+
+/** Kills the child's whole process group (POSIX) or process tree (Windows); never throws. */
+function killTree(child: ChildProcess, sig: NodeJS.Signals): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  if (process.platform === 'win32') {
+    try {
+      const killer = spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+      killer.on('error', () => {});
+      killer.unref();
+    } catch {
+      child.kill();
+    }
+    return;
+  }
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      child.kill(sig);
+    } catch {}
+  }
+}
+
+/** The value after `secret=`, `"sts_token": "`, `password:`... (the key names a secret). */
+const SECRET_ASSIGNMENT_RE =
+  /((?:secret|token|password|passwd|pwd|access[_-]?key|api[_-]?key|authorization)[A-Za-z0-9_-]*["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi;
+/** The value after `Bearer `. */
+const BEARER_RE = /(\bbearer\s+)[^\s"',;}]+/gi;
+/** Long runs of key/token-like characters (checked for a mix of letters and digits). */
+const SECRET_LIKE_RE = /[A-Za-z0-9+/=_.:-]{16,}/g;
+
+/**
+ * Redacts what looks like a secret in a line of diagnostics: values after words such as
+ * `secret`, `token`, `password` (`secret=...`, `"sts_token": "..."`, `Bearer ...`) and any
+ * long run (16+) of key-like characters that mixes letters and digits (AccessKeys, tokens,
+ * JWTs). Words, short numbers and plain paths survive, so the message stays useful.
+ */
+function redactSecrets(text: string): string {
+  return text
+    .replace(SECRET_ASSIGNMENT_RE, (_m, prefix: string) => `${prefix}[REDACTED]`)
+    .replace(BEARER_RE, (_m, prefix: string) => `${prefix}[REDACTED]`)
+    .replace(SECRET_LIKE_RE, (run) => (/[A-Za-z]/.test(run) && /\d/.test(run) ? '[REDACTED]' : run));
+}
+
+function describeStderr(stderr: Buffer, totalBytes: number): string {
+  const text = stderr.toString('utf8').replace(/\s+/g, ' ').trim();
+  if (text === '') return '';
+  let excerpt = redactSecrets(text);
+  if (excerpt.length > STDERR_EXCERPT_CHARS) excerpt = `...${excerpt.slice(-STDERR_EXCERPT_CHARS)}`;
+  return `; stderr (${totalBytes} bytes, redacted): ${excerpt}`;
+}
+
+/** Parses the External-mode JSON. Messages name fields, never values. */
+function parseOutput(stdout: Buffer, program: string): Credentials {
+  const where = `the output of ${program}`;
+  const bad = (message: string, field: string): ConfigError =>
+    new ConfigError(`fromProcess: ${where} ${message}`, { provider: PROVIDER, field });
+
+  const text = stdout.toString('utf8').replace(/^\uFEFF/, '').trim();
+  if (text === '') throw bad('is empty: expected a JSON object on stdout', 'stdout');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    // JSON.parse's message quotes the input: neither it nor the error is kept.
+    throw bad(`is not valid JSON (${stdout.length} bytes on stdout; not shown, it may hold secrets)`, 'stdout');
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw bad('is not a JSON object', 'stdout');
+  }
+  const record = data as Record<string, unknown>;
+
+  const str = (field: string, required: boolean): string | undefined => {
+    const value = record[field];
+    if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
+      if (required) throw bad(`has no ${field} (a non-empty string is required)`, field);
+      return undefined;
+    }
+    if (typeof value !== 'string') throw bad(`has a ${field} that is not a string`, field);
+    return value.trim();
+  };
+
+  const rawMode = str('mode', false);
+  let mode: 'AK' | 'StsToken';
+  if (rawMode === undefined) {
+    mode = str('sts_token', false) !== undefined ? 'StsToken' : 'AK';
+  } else {
+    const known = MODES[rawMode.toLowerCase()];
+    if (known === undefined) {
+      const named = KNOWN_CLI_MODES.has(rawMode.toLowerCase()) ? ` ${rawMode}` : '';
+      throw bad(`has an unsupported mode${named}: expected AK or StsToken`, 'mode');
+    }
+    mode = known;
+  }
+  const accessKeyId = str('access_key_id', true)!;
+  const accessKeySecret = str('access_key_secret', true)!;
+  // Like the official libraries, a token printed with mode AK is kept.
+  const securityToken = str('sts_token', mode === 'StsToken');
+  const expirationText = str('expiration', false);
+  let expiration: Date | undefined;
+  if (expirationText !== undefined) {
+    const ms = parseStsTime(expirationText);
+    if (ms === undefined) {
+      throw bad('has an expiration that is not an ISO 8601 date-time (e.g. 2025-01-15T09:00:00Z)', 'expiration');
+    }
+    expiration = new Date(ms);
+  }
+  return createCredentials({ accessKeyId, accessKeySecret, securityToken, expiration, source: PROVIDER });
+}
