@@ -25,7 +25,7 @@ export default [
   {
     input,
     // ESM keeps every dependency external: the consumer's bundler resolves them.
-    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|is-network-error|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|is-network-error|ini|@alicloud\/)/.test(id),
     plugins: [ts()],
     output: {
       dir: 'dist',
@@ -39,7 +39,7 @@ export default [
     input,
     // p-retry (and its one dependency) ship ESM only, so the CJS build carries a copy;
     // lru-cache ships CJS and stays external.
-    external: (id) => isNodeBuiltin(id) || /^(lru-cache|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(lru-cache|ini|@alicloud\/)/.test(id),
     plugins: [nodeResolve({ preferBuiltins: true }), ts()],
     output: {
       dir: 'dist',
@@ -54,7 +54,7 @@ export default [
   // copies never import an ESM-format .d.ts).
   ...Object.entries(input).map(([name, file]) => ({
     input: file,
-    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|ini|@alicloud\/)/.test(id),
     plugins: [
       dts({ tsconfig: './tsconfig.json' }),
       {

@@ -54,3 +54,7 @@ export type { StsEndpointOptions, ResolvedStsEndpoint, StsEndpointSource } from 
 export { validateAssumeRoleParams, validateAssumeRoleWithOidcParams } from './sts/validate.js';
 export { toStsError, isRetryableStsCode } from './sts/errors.js';
 export type { StsFailure } from './sts/errors.js';
+export { fromEcsMetadata } from './providers/ecs-metadata.js';
+export type { FromEcsMetadataOptions } from './providers/ecs-metadata.js';
+export { fromCredentialsUri } from './providers/credentials-uri.js';
+export type { FromCredentialsUriOptions } from './providers/credentials-uri.js';

@@ -173,6 +173,8 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   let inflight: Promise<Entry> | undefined;
   /** Monotonic time before which no background refresh starts (after a failure or a non-rotation). */
   let quietUntil = 0;
+  /** Why the last attempt left us without a usable value; rethrown, without I/O, while quiet. */
+  let lastError: unknown;
   let failures = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
@@ -298,6 +300,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     entry = fresh;
     failures = 0;
     quietUntil = 0;
+    lastError = undefined;
     emit({ type: 'refreshed', accessKeyId: credentials.accessKeyId, expiration: credentials.expiration, source: credentials.source });
     scheduleAdvisory(fresh);
     return fresh;
@@ -325,12 +328,16 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       if (current) entry = undefined; // expired: drop it so nothing can hand it out
       emit({ type: 'refresh-failed', error, servingCached: false, retryInMs: undefined });
     }
-    if (error instanceof CredentialsError) return error;
-    return new CredentialsError(`Could not refresh credentials from ${name()}: ${messageOf(error)}`, {
-      code: 'RefreshFailed',
-      cause: error,
-      retryable: isRetryableError(error),
-    });
+    const typed =
+      error instanceof CredentialsError
+        ? error
+        : new CredentialsError(`Could not refresh credentials from ${name()}: ${messageOf(error)}`, {
+            code: 'RefreshFailed',
+            cause: error,
+            retryable: isRetryableError(error),
+          });
+    lastError = entry ? typed : undefined;
+    return typed;
   }
 
   /** Starts a refresh, or joins the one already running (single-flight). */
@@ -378,16 +385,21 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
         return current.credentials;
       }
       reason = now >= current.mandatoryAt ? 'mandatory' : 'min-validity';
+      // Inside the mandatory window after a failed (or not-rotated) attempt: answer with that
+      // error until the backoff ends, instead of one source call per request.
+      if (reason === 'mandatory' && lastError !== undefined && now < quietUntil) throw lastError;
     }
     const fresh = await raceAbort(start(reason), signal);
     const left = remaining(fresh);
     if (left <= fresh.mandatoryMs || left <= minValidityMs) {
       const needed = Math.max(fresh.mandatoryMs, minValidityMs);
-      throw new CredentialsError(
+      const error = new CredentialsError(
         `${name()} could not provide credentials valid for ${Math.ceil(needed / 1000)} s more ` +
           `(the best available expire in ${Math.max(0, Math.floor(left / 1000))} s)`,
         { code: 'InsufficientValidity', retryable: false },
       );
+      if (left <= fresh.mandatoryMs) lastError = error;
+      throw error;
     }
     return fresh.credentials;
   }

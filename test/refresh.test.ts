@@ -420,6 +420,28 @@ describe('rule 6: never an expired credential', () => {
     expect(provider.peek()).toBeUndefined();
   });
 
+  it('inside the mandatory window, a failing or non-rotating source is not called on every request', async () => {
+    const { source, provider } = setup({}, { backgroundTimer: false, retry: false, failureBackoff: { initialMs: 10 * SECOND, maxMs: 10 * SECOND } });
+    await provider();
+    source.repeatLast(true); // like a metadata service that has not rotated yet
+    await vi.advanceTimersByTimeAsync(850 * SECOND); // 50 s left, mandatory window
+    const errors = [];
+    for (let i = 0; i < 50; i++) errors.push(await provider().catch((e: unknown) => e));
+    expect(source.calls).toBe(2);
+    expect(errors.every((e) => e instanceof CredentialsError && e.code === 'InsufficientValidity')).toBe(true);
+    source.repeatLast(false);
+    await vi.advanceTimersByTimeAsync(2 * SECOND); // the quiet period (about 1 s) is over
+    expect((await provider()).accessKeyId).toBe('STS.fake-3');
+    // The same for a failing source.
+    source.failAlways();
+    await vi.advanceTimersByTimeAsync(850 * SECOND);
+    for (let i = 0; i < 50; i++) await provider().catch(() => {});
+    expect(source.calls).toBe(4);
+    await vi.advanceTimersByTimeAsync(10 * SECOND);
+    await provider().catch(() => {});
+    expect(source.calls).toBe(5);
+  });
+
   it('rejects credentials that are already expired when the source returns them', async () => {
     const provider = refreshing(async () => (await fakeCredentialSource({ lifetimeMs: -1 })()));
     const err = await provider().catch((e: unknown) => e);

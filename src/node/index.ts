@@ -1,5 +1,5 @@
 /**
- * alicred/node — Node-only credential sources (profile files, ECS metadata, external
+ * alicred/node — Node-only credential sources (profile files, OIDC token file, external
  * processes) and the default chain. Re-exports the universal API, so one import suffices.
  *
  * @packageDocumentation
@@ -10,3 +10,9 @@ export type { FromProcessOptions } from './process.js';
 export { fromOidcTokenFile } from './oidc-file.js';
 export type { FromOidcTokenFileOptions } from './oidc-file.js';
 export type { NodeSourceOptions } from './options.js';
+export { defaultProvider } from './default.js';
+export type { DefaultProviderOptions } from './default.js';
+export { fromIniProfile } from './ini-profile.js';
+export type { FromIniProfileOptions } from './ini-profile.js';
+export { fromCliProfile } from './cli-config.js';
+export type { FromCliProfileOptions } from './cli-config.js';

@@ -21,3 +21,4 @@ export type {
   PolicyStatement,
   SignatureVersion,
 } from './emulator/index.js';
+export type { EmulatorEcsOptions, EmulatorCredentialsUriOptions, MetadataTokenState } from './emulator/index.js';

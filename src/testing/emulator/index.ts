@@ -4,7 +4,9 @@
  * One HTTP server on 127.0.0.1 answers STS (2015-04-01: AssumeRole, GetCallerIdentity,
  * AssumeRoleWithOIDC) and IoT Platform (2018-01-20) requests, verifying V1 (HMAC-SHA1 RPC)
  * and V3 (ACS3-HMAC-SHA256) signatures by recomputing them, checking security tokens,
- * trust and policies, and answering with the service's response and error shapes.
+ * trust and policies, and answering with the service's response and error shapes. On the
+ * same port it can serve an ECS instance metadata service (IMDS v1/v2) and a
+ * credentials-URI endpoint, both handing out credentials it issued itself.
  *
  * @module
  */
@@ -22,6 +24,14 @@ import {
 import { evaluate, parseSessionPolicy, policyGrammarError, type PolicyDecision } from './policy.js';
 import { signJwt, verifyJwt } from './oidc.js';
 import { DEFAULT_PRODUCTS, IOT_VERSION, iotBody } from './iot.js';
+import {
+  createVendingService,
+  faultAnswer,
+  routeVending,
+  vendingOptionsProblem,
+  type IssuedCredentials,
+  type VendingRoute,
+} from './metadata.js';
 import {
   ApiError,
   HTML_PAGE,
@@ -47,6 +57,8 @@ import type {
 
 export type {
   Emulator,
+  EmulatorCredentialsUriOptions,
+  EmulatorEcsOptions,
   EmulatorFault,
   EmulatorOidcProvider,
   EmulatorOptions,
@@ -54,6 +66,7 @@ export type {
   EmulatorRequestRecord,
   EmulatorRole,
   EmulatorUser,
+  MetadataTokenState,
   MintOidcTokenOptions,
   Policy,
   PolicyStatement,
@@ -182,6 +195,8 @@ function validateOptions(options: EmulatorOptions): void {
     }
     checkPolicies(`role ${r.name}`, r.policies);
   }
+  const vendingProblem = vendingOptionsProblem(options.ecs, options.credentialsUri);
+  if (vendingProblem !== undefined) err(vendingProblem);
 }
 
 // ---------------------------------------------------------------------------
@@ -198,6 +213,10 @@ function validateOptions(options: EmulatorOptions): void {
  * - IoT Platform 2018-01-20: every action, signed; `QueryProductList` and
  *   `QueryDeviceDetail` answer with data, others with `{RequestId, Success: true}`. The
  *   caller's effective policy must allow `iot:<Action>` (else `Forbidden.RAM`, 403).
+ * - With `ecs`: the ECS instance metadata service under `/latest/` (IMDSv2 token, role
+ *   discovery, role credentials that rotate before expiry); see `EmulatorEcsOptions`.
+ * - With `credentialsUri`: a credentials-URI endpoint (`emu.credentialsUri`); see
+ *   `EmulatorCredentialsUriOptions`.
  *
  * Checks, in order, with the service's codes: signature fields, timestamp (±15 min,
  * `InvalidTimeStamp.*`), STS token (`MissingSecurityToken`, `InvalidSecurityToken.*`),
@@ -256,6 +275,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       arn: roleArn(role.name),
       maxSessionDuration: role.maxSessionDuration ?? 3600,
     });
+  }
+  // The roles of the vending endpoints exist in the account; absent from `roles`, they are
+  // created untrusted (nobody can AssumeRole them) and with every permission.
+  for (const name of [options.ecs?.roleName, options.credentialsUri?.roleName]) {
+    if (name === undefined || roles.has(name.toLowerCase())) continue;
+    const role: EmulatorRole = { name };
+    roles.set(name.toLowerCase(), { role, id: numericId(`role:${accountId}:${name}`, 19), arn: roleArn(name), maxSessionDuration: 43200 });
   }
   const providers = new Map<string, ProviderState>();
   for (const provider of options.oidcProviders ?? [{ name: DEFAULT_OIDC_PROVIDER }]) {
@@ -493,6 +519,23 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return { session, body };
   }
 
+  const vending = createVendingService({
+    ecs: options.ecs,
+    credentialsUri: options.credentialsUri,
+    timeScale,
+    issue(roleName: string, durationSeconds: number, sessionName: string, now: number): IssuedCredentials {
+      const role = roles.get(roleName.toLowerCase())!;
+      const { session } = issue(role, sessionName, durationSeconds, undefined, undefined, undefined, now);
+      return {
+        accessKeyId: session.accessKeyId,
+        accessKeySecret: session.accessKeySecret,
+        securityToken: session.securityToken,
+        expiresAt: session.expiresAt,
+        issuedAt: now,
+      };
+    },
+  });
+
   // -------------------------------------------------------------------------
   // Actions
   // -------------------------------------------------------------------------
@@ -694,6 +737,84 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     res.end(text);
   }
 
+  type Reply = (status: number, contentType: string, text: string, code: string | undefined) => void;
+
+  /**
+   * Applies the next queued fault for `action`, if any. Returns true when the request is
+   * finished (answered, reset, or the emulator closed), false to serve it normally.
+   */
+  async function applyFault(
+    action: string,
+    record: EmulatorRequestRecord,
+    res: ServerResponse,
+    requestId: string,
+    reply: Reply,
+    replyError: (error: ApiError) => void,
+  ): Promise<boolean> {
+    const fault = takeFault(action);
+    if (fault === undefined) return false;
+    record.fault = true;
+    if (fault.latencyMs !== undefined && fault.latencyMs > 0) {
+      await sleep(fault.latencyMs);
+      if (closed) return true;
+    }
+    if (fault.reset === true) {
+      record.code = 'ConnectionReset';
+      res.socket?.destroy();
+      return true;
+    }
+    if (fault.body !== undefined) {
+      if (fault.body === 'html') {
+        reply(fault.status ?? 502, 'text/html;charset=utf-8', HTML_PAGE, undefined);
+      } else if (fault.body === 'malformed-json') {
+        reply(fault.status ?? 200, 'application/json;charset=utf-8', `{"RequestId":"${requestId}","Credentials":{"AccessKeyId":"STS.`, undefined);
+      } else {
+        const looksJson = /^\s*[[{]/.test(fault.body);
+        reply(fault.status ?? 200, looksJson ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8', fault.body, undefined);
+      }
+      return true;
+    }
+    if (fault.status !== undefined || fault.code !== undefined || fault.message !== undefined) {
+      const code = fault.code ?? codeForStatus(fault.status ?? 500);
+      const status = fault.status ?? (code.includes('Throttling') ? 400 : 500);
+      replyError(new ApiError(status, code, fault.message ?? messageForCode(code)));
+      return true;
+    }
+    return false; // latency only: serve normally
+  }
+
+  /** A request to the ECS metadata service or the credentials URI. */
+  async function handleVending(req: IncomingMessage, res: ServerResponse, route: VendingRoute, path: string, now0: number, requestId: string): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const record: EmulatorRequestRecord = {
+      time: new Date(now0),
+      method,
+      path,
+      action: route.action,
+      version: '',
+      accessKeyId: undefined,
+      signatureVersion: 'anonymous',
+      status: 0,
+      code: undefined,
+      fault: false,
+    };
+    const tokenState = vending.tokenStateOf(route, req.headers, now0);
+    if (tokenState !== undefined) record.metadataToken = tokenState;
+    log.push(record);
+    const reply: Reply = (status, contentType, text, code) => {
+      record.status = status;
+      record.code = code;
+      send(res, status, contentType, text, requestId, clock());
+    };
+    const replyError = (error: ApiError) => {
+      const answer = faultAnswer(route, error.status, error.code, error.message);
+      reply(answer.status, answer.contentType, answer.text, answer.code);
+    };
+    if (await applyFault(route.action, record, res, requestId, reply, replyError)) return;
+    const answer = vending.answer(route, method, req.headers, clock());
+    reply(answer.status, answer.contentType, answer.text, answer.code);
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const now0 = clock();
     const requestId = newRequestId();
@@ -705,10 +826,16 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       req.socket.destroy();
       return;
     }
-    const parsed = parseRequest(req.method ?? 'GET', req.url ?? '/', req.headers, body);
+    const rawUrl = req.url ?? '/';
+    const query = rawUrl.indexOf('?');
+    const path = query === -1 ? rawUrl : rawUrl.slice(0, query);
+    const route = routeVending(rawUrl, vending.credentialsUriPath);
+    if (route !== undefined) return handleVending(req, res, route, path, now0, requestId);
+    const parsed = parseRequest(req.method ?? 'GET', rawUrl, req.headers, body);
     const record: EmulatorRequestRecord = {
       time: new Date(now0),
       method: parsed.method,
+      path,
       action: parsed.action,
       version: parsed.version,
       accessKeyId: parsed.accessKeyId,
@@ -732,37 +859,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       reply(error.status, contentType, text, error.code);
     };
 
-    const fault = takeFault(parsed.action);
-    if (fault !== undefined) {
-      record.fault = true;
-      if (fault.latencyMs !== undefined && fault.latencyMs > 0) {
-        await sleep(fault.latencyMs);
-        if (closed) return;
-      }
-      if (fault.reset === true) {
-        record.code = 'ConnectionReset';
-        res.socket?.destroy();
-        return;
-      }
-      if (fault.body !== undefined) {
-        if (fault.body === 'html') {
-          reply(fault.status ?? 502, 'text/html;charset=utf-8', HTML_PAGE, undefined);
-        } else if (fault.body === 'malformed-json') {
-          reply(fault.status ?? 200, 'application/json;charset=utf-8', `{"RequestId":"${requestId}","Credentials":{"AccessKeyId":"STS.`, undefined);
-        } else {
-          const looksJson = /^\s*[[{]/.test(fault.body);
-          reply(fault.status ?? 200, looksJson ? 'application/json;charset=utf-8' : 'text/plain;charset=utf-8', fault.body, undefined);
-        }
-        return;
-      }
-      if (fault.status !== undefined || fault.code !== undefined || fault.message !== undefined) {
-        const code = fault.code ?? codeForStatus(fault.status ?? 500);
-        const status = fault.status ?? (code.includes('Throttling') ? 400 : 500);
-        replyError(new ApiError(status, code, fault.message ?? messageForCode(code)));
-        return;
-      }
-      // Latency only: serve normally.
-    }
+    if (await applyFault(parsed.action, record, res, requestId, reply, replyError)) return;
 
     try {
       const result = await dispatch(parsed, clock());
@@ -822,6 +919,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     host: `127.0.0.1:${port}`,
     stsEndpoint: url,
     productEndpoint: url,
+    metadataEndpoint: url,
+    credentialsUri: `${url}${vending.credentialsUriPath}`,
     port,
     accountId,
     roleArn,
@@ -842,6 +941,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       faults.length = 0;
     },
     mintOidcToken,
+    revokeMetadataTokens(): number {
+      return vending.revokeTokens(clock());
+    },
+    rotateMetadataCredentials(): void {
+      vending.rotate();
+    },
     revoke(accessKeyId: string): boolean {
       const user = usersByKey.get(accessKeyId);
       if (user !== undefined && !user.revoked) return (user.revoked = true);

@@ -1,5 +1,6 @@
 /**
- * Public types of the local RAM/STS + IoT Platform emulator (see {@link startEmulator}).
+ * Public types of the local RAM/STS + IoT Platform emulator, with its ECS instance metadata
+ * service and credentials-URI endpoint (see {@link startEmulator}).
  *
  * @module
  */
@@ -142,6 +143,75 @@ export type EmulatorProduct = {
 };
 
 /**
+ * The emulated ECS instance metadata service (IMDS) of {@link EmulatorOptions.ecs}: one
+ * instance, optionally with a RAM role attached, served at `emu.metadataEndpoint` under
+ * `/latest/` as ECS does:
+ *
+ * - `PUT /latest/api/token` with `X-aliyun-ecs-metadata-token-ttl-seconds: 1..21600`: an
+ *   IMDSv2 (hardening mode) token, valid that many real seconds (not scaled by `timeScale`).
+ *   A missing or bad TTL is 400; another method 405.
+ * - `GET /latest/meta-data/ram/security-credentials/`: the role name (text), or 404 when no
+ *   role is attached.
+ * - `GET /latest/meta-data/ram/security-credentials/<role>`: `{AccessKeyId,
+ *   AccessKeySecret, Expiration, SecurityToken, LastUpdated, Code: 'Success'}`; 404 for
+ *   another role name.
+ *
+ * A data request with an unknown or expired `X-aliyun-ecs-metadata-token` is 401; without
+ * one it is served (normal mode) unless `requireToken` is set (then 403). Errors are HTML
+ * pages, as nginx in front of the real service sends them.
+ *
+ * Credentials are real: issued like AssumeRole results for the role (which gets
+ * created, untrusted and with every permission, if `roles` has no role of that name), so
+ * the product API accepts them until they expire.
+ *
+ * @example
+ * ```ts
+ * import type { EmulatorEcsOptions } from 'alicred/testing';
+ * // 6 h credentials that the service replaces 1 h before they expire (timeScale applies to both)
+ * const ecs: EmulatorEcsOptions = { roleName: 'ecs-role', requireToken: true, lifetimeSeconds: 21600, rotateBeforeSeconds: 3600 };
+ * ```
+ */
+export type EmulatorEcsOptions = {
+  /** The RAM role attached to the instance. Omitted: none (role discovery answers 404). */
+  roleName?: string;
+  /** Hardening mode only: data requests without a token get 403. Default false. */
+  requireToken?: boolean;
+  /** Lifetime of issued credentials in seconds, divided by `timeScale` like STS durations. Default 21600 (6 h). */
+  lifetimeSeconds?: number;
+  /**
+   * The service hands out the same credentials until `Expiration - rotateBeforeSeconds`
+   * (scaled by `timeScale`), then new ones. Default `min(3600, lifetimeSeconds / 2)`: an
+   * assumption (ECS does not document its lead time; the official Node library prefetches
+   * ECS credentials during their last hour). Must be less than `lifetimeSeconds`.
+   */
+  rotateBeforeSeconds?: number;
+};
+
+/**
+ * The emulated credentials-URI endpoint of {@link EmulatorOptions.credentialsUri}, served at
+ * `emu.credentialsUri`: `GET` answers `{Code: 'Success', AccessKeyId, AccessKeySecret,
+ * SecurityToken, Expiration}` with new credentials of `roleName` on every request (the role
+ * is created, untrusted and with every permission, if `roles` has none of that name). Another
+ * method is 405; a missing or wrong `requireHeader` is 401 with `{Code: 'Unauthorized'}`.
+ *
+ * @example
+ * ```ts
+ * import type { EmulatorCredentialsUriOptions } from 'alicred/testing';
+ * const uri: EmulatorCredentialsUriOptions = { roleName: 'vended', requireHeader: { name: 'Authorization', value: 'Bearer t0k' } };
+ * ```
+ */
+export type EmulatorCredentialsUriOptions = {
+  /** The role whose credentials are handed out. */
+  roleName: string;
+  /** Path on the emulator's port. Default `/credentials-uri`; not `/` and not under `/latest/`. */
+  path?: string;
+  /** A header every request must carry with exactly this value. */
+  requireHeader?: { name: string; value: string };
+  /** Lifetime of issued credentials in seconds, divided by `timeScale`. Default 3600. */
+  lifetimeSeconds?: number;
+};
+
+/**
  * Options of {@link startEmulator}. Every field is optional.
  *
  * @example
@@ -177,6 +247,16 @@ export type EmulatorOptions = {
   clock?: () => number;
   /** Accepted skew of request timestamps (`Timestamp`, `x-acs-date`) in seconds. Default 900 (15 min). */
   maxSkewSeconds?: number;
+  /**
+   * Serve an ECS instance metadata service at {@link Emulator.metadataEndpoint}; see
+   * {@link EmulatorEcsOptions}. Omitted: every `/latest/` path answers 404 (not an ECS instance).
+   */
+  ecs?: EmulatorEcsOptions;
+  /**
+   * Serve a credentials-URI endpoint at {@link Emulator.credentialsUri}; see
+   * {@link EmulatorCredentialsUriOptions}. Omitted: that path answers 404.
+   */
+  credentialsUri?: EmulatorCredentialsUriOptions;
 };
 
 /**
@@ -185,6 +265,12 @@ export type EmulatorOptions = {
  * Without `status`, `code`, `reset` or `body`, only the latency applies and the request is
  * then served normally.
  *
+ * The credential-vending endpoints have actions of their own: `MetadataToken` (the IMDSv2
+ * token PUT), `MetadataRole` (role discovery), `MetadataCredentials` (the role's
+ * credentials), `Metadata` (any other `/latest/` path) and `CredentialsUri`. An error fault
+ * on an IMDS action answers with an HTML page of that status, on `CredentialsUri` with JSON
+ * `{Code, Message}`. A fault without `action` matches these requests too.
+ *
  * @example
  * ```ts
  * emu.inject({ action: 'AssumeRole', count: 2, status: 503, code: 'ServiceUnavailable' });
@@ -192,6 +278,9 @@ export type EmulatorOptions = {
  * emu.inject({ reset: true });                                    // destroy the socket
  * emu.inject({ body: 'html', status: 502 });                      // a proxy's error page
  * emu.inject({ body: 'malformed-json' });                         // 200 with truncated JSON
+ * emu.inject({ action: 'MetadataToken', status: 403 });           // IMDSv2 token refused
+ * emu.inject({ action: 'MetadataCredentials', latencyMs: 1_500 }); // a slow metadata service
+ * emu.inject({ action: 'CredentialsUri', body: '{"Code":"Failed"}' });
  * ```
  */
 export type EmulatorFault = {
@@ -222,6 +311,15 @@ export type EmulatorFault = {
 export type SignatureVersion = 'v1' | 'v3' | 'anonymous';
 
 /**
+ * How an IMDS data request carried the IMDSv2 token: a `valid` one, an unknown or expired
+ * one (`invalid`), or none (`absent`, i.e. IMDSv1 / normal mode).
+ *
+ * @example
+ * emu.requests().filter((r) => r.metadataToken === 'absent'); // the IMDSv1 requests
+ */
+export type MetadataTokenState = 'valid' | 'invalid' | 'absent';
+
+/**
  * One entry of {@link Emulator.requests}.
  *
  * @example
@@ -234,7 +332,12 @@ export type EmulatorRequestRecord = {
   /** When it arrived, on the emulator clock. */
   time: Date;
   method: string;
-  /** The API action, `''` when none could be read. */
+  /** The request path without the query, e.g. `/` or `/latest/api/token`. */
+  path: string;
+  /**
+   * The API action, `''` when none could be read; for the vending endpoints
+   * `MetadataToken`, `MetadataRole`, `MetadataCredentials`, `Metadata` or `CredentialsUri`.
+   */
   action: string;
   /** The API version, `''` when none could be read. */
   version: string;
@@ -247,6 +350,8 @@ export type EmulatorRequestRecord = {
   code: string | undefined;
   /** True when an injected fault shaped the answer. */
   fault: boolean;
+  /** IMDS data requests (`MetadataRole`, `MetadataCredentials`, `Metadata`) only: the token they carried. */
+  metadataToken?: MetadataTokenState;
 };
 
 /**
@@ -277,6 +382,8 @@ export type MintOidcTokenOptions = {
  * emu.url;            // 'http://127.0.0.1:54321'
  * emu.host;           // '127.0.0.1:54321'  (endpoint for Tea clients, with protocol: 'http')
  * emu.roleArn('r');   // 'acs:ram::1234567890123456:role/r'
+ * emu.metadataEndpoint; // 'http://127.0.0.1:54321' (ECS IMDS, with the `ecs` option)
+ * emu.credentialsUri;   // 'http://127.0.0.1:54321/credentials-uri' (with the `credentialsUri` option)
  * await emu.close();
  * ```
  */
@@ -289,6 +396,13 @@ export type Emulator = {
   readonly stsEndpoint: string;
   /** The IoT Platform endpoint: the same as {@link Emulator.url}. */
   readonly productEndpoint: string;
+  /**
+   * The ECS instance metadata endpoint (the stand-in for `http://100.100.100.200`): the same
+   * as {@link Emulator.url}; served when {@link EmulatorOptions.ecs} is given.
+   */
+  readonly metadataEndpoint: string;
+  /** The full credentials URI (`<url><path>`); served when {@link EmulatorOptions.credentialsUri} is given. */
+  readonly credentialsUri: string;
   readonly port: number;
   readonly accountId: string;
   /** `acs:ram::<accountId>:role/<name lower-cased>`, whether or not the role exists. */
@@ -310,6 +424,13 @@ export type Emulator = {
    * get `InvalidAccessKeyId.NotFound`. Returns false when the key is unknown.
    */
   revoke(accessKeyId: string): boolean;
+  /**
+   * Invalidates every IMDSv2 token issued so far (as an instance restart would): data
+   * requests carrying one then get 401. Returns how many were still valid.
+   */
+  revokeMetadataTokens(): number;
+  /** Makes the metadata service issue new instance credentials at the next request. */
+  rotateMetadataCredentials(): void;
   /** Closes the server, every open socket and every pending timer. Idempotent. */
   close(): Promise<void>;
 };

@@ -1,0 +1,143 @@
+import type { Credentials } from '../credentials.js';
+import { ConfigError, CredentialsChainError, CredentialsProviderError, messageOf, type ChainAttempt } from '../errors.js';
+import { fromCredentialsUri } from '../providers/credentials-uri.js';
+import { fromEcsMetadata } from '../providers/ecs-metadata.js';
+import { fromEnv, processEnv } from '../providers/env.js';
+import type { RefreshingProvider } from '../refresh.js';
+import type { CredentialProvider, ProviderCallOptions } from '../types.js';
+import { fromCliProfile } from './cli-config.js';
+import { fromIniProfile } from './ini-profile.js';
+import { fromOidcTokenFile } from './oidc-file.js';
+import type { NodeSourceOptions } from './options.js';
+
+/** Options of {@link defaultProvider}. */
+export type DefaultProviderOptions = NodeSourceOptions & {
+  /** Profile name for both profile files. Default: env ALIBABA_CLOUD_PROFILE, then the files' own default. */
+  profile?: string;
+  /** Options passed to the ECS metadata link (e.g. `endpoint`, `timeoutMs`). */
+  ecsMetadata?: Omit<Parameters<typeof fromEcsMetadata>[0] & object, 'env' | 'logger' | 'refresh'>;
+  /** Options passed to the credentials-URI link (e.g. `headers`, `timeoutMs`). */
+  credentialsUri?: Omit<Parameters<typeof fromCredentialsUri>[0] & object, 'env' | 'refresh'>;
+};
+
+type Link = { readonly name: string; readonly provider: CredentialProvider };
+
+const hasClose = (p: CredentialProvider): p is CredentialProvider & { close(): void } =>
+  typeof (p as { close?: unknown }).close === 'function';
+const hasPeek = (p: CredentialProvider): p is RefreshingProvider => typeof (p as { peek?: unknown }).peek === 'function';
+
+/**
+ * The default chain, the same order as @alicloud/credentials and the other official
+ * libraries, so existing setups work unchanged:
+ *
+ * 1. environment variables (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN)
+ * 2. OIDC token file (ALIBABA_CLOUD_ROLE_ARN, _OIDC_PROVIDER_ARN, _OIDC_TOKEN_FILE; ACK RRSA)
+ * 3. aliyun CLI profile (~/.aliyun/config.json; off with ALIBABA_CLOUD_CLI_PROFILE_DISABLED)
+ * 4. credentials file profile (~/.alibabacloud/credentials[.ini])
+ * 5. ECS instance metadata (off with ALIBABA_CLOUD_ECS_METADATA_DISABLED)
+ * 6. credentials URI (only when ALIBABA_CLOUD_CREDENTIALS_URI is set)
+ *
+ * Links that are not configured are skipped without any request. Unlike the official
+ * libraries, the chain never stays pinned to a link after a failure: it remembers the link
+ * that answered (so a warm call costs what that link's cache costs), and forgets it as soon
+ * as that link fails or `forceRefresh` is asked. When no link yields, the error lists each
+ * link's verdict. Expiring credentials come from refreshing providers (one STS call for
+ * many callers, refreshed ahead of expiry); `close()` stops their timers.
+ *
+ * @example
+ * ```ts
+ * import { defaultProvider } from 'alicred/node';
+ * const provider = defaultProvider({ logger: console });
+ * const creds = await provider();
+ * console.log(creds.source); // e.g. 'env', 'cli-profile', 'sts:AssumeRole', 'ecs-metadata'
+ * provider.close();
+ * ```
+ */
+export function defaultProvider(options: DefaultProviderOptions = {}): RefreshingProvider {
+  const env = options.env ?? processEnv() ?? {};
+  const shared = { env, homedir: options.homedir, logger: options.logger, sts: options.sts, refresh: options.refresh };
+  const ecs = fromEcsMetadata({ ...options.ecsMetadata, env, logger: options.logger, refresh: options.refresh });
+  const links: Link[] = [
+    { name: 'env', provider: fromEnv({ env }) },
+    { name: 'oidc', provider: fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh }) },
+    { name: 'cli-profile', provider: fromCliProfile({ ...shared, profile: options.profile }) },
+    { name: 'ini-profile', provider: fromIniProfile({ ...shared, profile: options.profile }) },
+    { name: 'ecs-metadata', provider: ecsLink(ecs, env) },
+    { name: 'credentials-uri', provider: fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh }) },
+  ];
+  const closers = [ecs, ...links.map((l) => l.provider)].filter(hasClose);
+
+  let answered: { link: Link; credentials: Credentials } | undefined;
+
+  async function resolve(callOptions: ProviderCallOptions | undefined): Promise<Credentials> {
+    const attempts: ChainAttempt[] = [];
+    for (const link of links) {
+      callOptions?.signal?.throwIfAborted();
+      try {
+        const credentials = await link.provider(callOptions);
+        answered = { link, credentials };
+        return credentials;
+      } catch (error) {
+        if (error instanceof CredentialsProviderError && error.tryNext) {
+          attempts.push({ provider: link.name, error });
+          continue;
+        }
+        throw error;
+      }
+    }
+    throw new CredentialsChainError(attempts, 'default');
+  }
+
+  async function provider(callOptions?: ProviderCallOptions): Promise<Credentials> {
+    const last = answered;
+    if (last && !callOptions?.forceRefresh) {
+      try {
+        const credentials = await last.link.provider(callOptions);
+        answered = { link: last.link, credentials };
+        return credentials;
+      } catch (error) {
+        answered = undefined; // never pinned after a failure
+        // The link stopped being configured (e.g. variables removed): look further at once.
+        if (!(error instanceof CredentialsProviderError && error.tryNext)) throw error;
+      }
+    }
+    return resolve(callOptions);
+  }
+
+  function peek(): Credentials | undefined {
+    const last = answered;
+    if (!last) return undefined;
+    if (hasPeek(last.link.provider)) return last.link.provider.peek();
+    // Non-expiring keys (env, static profiles) stay valid until the next call says otherwise.
+    return last.credentials.expiration === undefined ? last.credentials : undefined;
+  }
+
+  function close(): void {
+    for (const p of closers) p.close();
+  }
+
+  return Object.assign(provider, { peek, close });
+}
+
+/**
+ * In the default chain, an instance metadata service that cannot be reached means "not on
+ * ECS": try the next link. When a role name is configured (ALIBABA_CLOUD_ECS_METADATA), the
+ * user asked for ECS and its failure is reported as is.
+ */
+function ecsLink(ecs: CredentialProvider, env: Record<string, string | undefined>): CredentialProvider {
+  return async function ecsMetadataLink(callOptions) {
+    try {
+      return await ecs(callOptions);
+    } catch (error) {
+      const roleConfigured = Boolean(env.ALIBABA_CLOUD_ECS_METADATA?.trim());
+      if (roleConfigured || error instanceof ConfigError || (error instanceof CredentialsProviderError && error.tryNext)) {
+        throw error;
+      }
+      throw new CredentialsProviderError(`ECS instance metadata is not reachable (${messageOf(error)})`, {
+        provider: 'ecs-metadata',
+        tryNext: true,
+        cause: error,
+      });
+    }
+  };
+}
