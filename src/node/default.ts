@@ -56,7 +56,9 @@ const hasPeek = (p: CredentialProvider): p is RefreshingProvider => typeof (p as
 export function defaultProvider(options: DefaultProviderOptions = {}): RefreshingProvider {
   const env = options.env ?? processEnv() ?? {};
   const shared = { env, homedir: options.homedir, logger: options.logger, sts: options.sts, refresh: options.refresh };
-  const ecs = fromEcsMetadata({ ...options.ecsMetadata, env, logger: options.logger, refresh: options.refresh });
+  // Off ECS the metadata address does not answer: no retries here, so the chain moves on
+  // after about 2 s (token, then v1), as the official chain does. Pass ecsMetadata.retries to change.
+  const ecs = fromEcsMetadata({ retries: 0, ...options.ecsMetadata, env, logger: options.logger, refresh: options.refresh });
   const links: Link[] = [
     { name: 'env', provider: fromEnv({ env }) },
     { name: 'oidc', provider: fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh }) },
