@@ -10,6 +10,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import type { Credentials } from './credentials.js';
+import { CredentialsError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
 import { defaultAdvisoryWindow } from './refresh.js';
 
@@ -67,6 +68,8 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
     // Ages on the monotonic clock, looked up at each use: immune to wall-clock jumps.
     // (+1: lru-cache reads a start time of 0 as "no TTL", and a fresh timer origin is 0.)
     perf: { now: () => elapsed() + 1 },
+    // delete()/clear() during a load must not fail the callers waiting on it.
+    ignoreFetchAbort: true,
     ttlResolution: 0,
     fetchMethod: async (_key, _stale, { options: fetchOptions, context }) => {
       const credentials = await context.load();
@@ -86,8 +89,8 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
       const pending = lru.fetch(key, { context: { load }, forceRefresh: callOptions.forceRefresh ?? false });
       const credentials = await raceAbort(pending, callOptions.signal);
       if (credentials === undefined) {
-        // lru-cache resolves undefined only when a fetch was aborted; we never abort one.
-        throw new Error(`STS cache: load for a key resolved nothing`);
+        // lru-cache resolves undefined only for an aborted fetch, which ignoreFetchAbort prevents.
+        throw new CredentialsError('STS cache: a load resolved nothing', { code: 'CacheError', retryable: true });
       }
       return credentials;
     },

@@ -96,6 +96,8 @@ type Entry = {
   readonly advisoryAt: number;
   readonly mandatoryAt: number;
   readonly expiresAtElapsed: number;
+  /** Elapsed-clock reading minus wall-clock reading at arrival: maps the wall clock onto ours. */
+  readonly wallAnchor: number;
   readonly mandatoryMs: number;
 };
 
@@ -190,9 +192,19 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     }
   };
 
+  /**
+   * "Now" for an entry, on the elapsed clock: the monotonic time, or the time the wall clock
+   * says has passed since the entry arrived if that is more. The monotonic clock stops while
+   * a machine sleeps (a laptop lid, a paused VM) and the wall clock can be set back; taking
+   * whichever says more time has passed errs only towards refreshing early.
+   */
+  function nowFor(e: Entry): number {
+    return Math.max(elapsedNow(), wallNow() + e.wallAnchor);
+  }
+
   /** Time left (ms) before the entry expires. */
   function remaining(e: Entry): number {
-    return e.expiresAtElapsed - elapsedNow();
+    return e.expiresAtElapsed - nowFor(e);
   }
 
   function clearTimer(): void {
@@ -211,13 +223,13 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   function scheduleAdvisory(e: Entry): void {
     if (e.expiresAt === undefined) return clearTimer();
     const spread = Math.max(0, e.mandatoryAt - e.advisoryAt) * 0.2;
-    schedule(e.advisoryAt - elapsedNow() + random() * spread);
+    schedule(e.advisoryAt - nowFor(e) + random() * spread);
   }
 
   function onTimer(): void {
     timer = undefined;
     if (closed || !entry || inflight) return;
-    const now = elapsedNow();
+    const now = nowFor(entry);
     if (now >= entry.expiresAtElapsed) {
       entry = undefined; // never kept past expiry; the next call fetches
       return;
@@ -295,6 +307,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       advisoryAt: expiresAtElapsed - advisoryMs,
       mandatoryAt: expiresAtElapsed - mandatoryMs,
       expiresAtElapsed,
+      wallAnchor: now - wall,
       mandatoryMs,
     };
     entry = fresh;
@@ -344,7 +357,9 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   function start(reason: Extract<RefreshEvent, { type: 'refresh-start' }>['reason']): Promise<Entry> {
     if (inflight) return inflight;
     emit({ type: 'refresh-start', reason });
-    const run = runRefresh(reason === 'forced');
+    // A refresh callers wait for must bring a new credential: let the source skip any cache
+    // of its own (the shared STS cache could otherwise hand back the very value being replaced).
+    const run = runRefresh(reason === 'forced' || reason === 'mandatory' || reason === 'min-validity');
     const settled = run.finally(() => {
       if (inflight === settled) inflight = undefined;
     });
@@ -363,7 +378,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   function provider(callOptions?: ProviderCallOptions): Promise<Credentials> {
     const current = entry;
     if (current !== undefined && (callOptions === undefined || isPlain(callOptions))) {
-      const now = elapsedNow();
+      const now = nowFor(current);
       if (now < current.advisoryAt) return current.resolved;
       if (now < current.mandatoryAt) {
         refreshAhead(now);
@@ -379,7 +394,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     const current = entry;
     let reason: Extract<RefreshEvent, { type: 'refresh-start' }>['reason'] = forceRefresh ? 'forced' : 'cold';
     if (current && !forceRefresh) {
-      const now = elapsedNow();
+      const now = nowFor(current);
       if (now < current.mandatoryAt && current.expiresAtElapsed - now > minValidityMs) {
         if (now >= current.advisoryAt) refreshAhead(now);
         return current.credentials;
@@ -406,7 +421,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
 
   function peek(): Credentials | undefined {
     const current = entry;
-    return current !== undefined && elapsedNow() < current.mandatoryAt ? current.credentials : undefined;
+    return current !== undefined && nowFor(current) < current.mandatoryAt ? current.credentials : undefined;
   }
 
   function close(): void {

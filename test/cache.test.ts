@@ -121,6 +121,16 @@ describe('createStsCache', () => {
     expect((await a()).accessKeyId).toBe((await b()).accessKeyId);
   });
 
+  it('delete() or clear() during a load does not fail the callers waiting on it', async () => {
+    const cache = createStsCache();
+    const load = fakeCredentialSource({ lifetimeMs: 3600 * SECOND, delayMs: 100 });
+    const pending = cache.get('k', () => load());
+    cache.delete('k');
+    cache.clear();
+    await vi.advanceTimersByTimeAsync(100);
+    await expect(pending).resolves.toMatchObject({ accessKeyId: 'STS.fake-1' });
+  });
+
   it('the process-wide default cache exists', () => {
     expect(typeof defaultStsCache.get).toBe('function');
   });

@@ -8,7 +8,7 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createStsClient, CredentialsChainError, CredentialsError } from '../src/index.js';
+import { createStsClient, CredentialsChainError, CredentialsError, CredentialsProviderError } from '../src/index.js';
 import { defaultProvider } from '../src/node/index.js';
 import { startEmulator } from '../src/testing/index.js';
 
@@ -142,6 +142,13 @@ describe('defaultProvider', () => {
       expect(rotated.accessKeyId).not.toBe(first.accessKeyId);
       expect(emu.callCount('MetadataToken')).toBeLessThanOrEqual(2); // the IMDSv2 token is reused
       expect(emu.requests().some((r) => r.action === 'MetadataCredentials' && r.metadataToken === 'valid')).toBe(true);
+      expect(provider.peek()?.source).toBe('ecs-metadata');
+      // Once ECS has answered, its failures are reported, not skipped to another identity.
+      emu.inject({ action: 'MetadataCredentials', count: 100, status: 500 });
+      const failing = await provider({ forceRefresh: true }).catch((e: unknown) => e);
+      expect(failing).not.toBeInstanceOf(CredentialsChainError);
+      expect((failing as CredentialsProviderError).tryNext).toBe(false);
+      emu.clearFaults();
       // STS itself accepts them: they are the instance role's.
       const who = await createStsClient({ endpoint: emu.stsEndpoint }).getCallerIdentity(rotated);
       expect(who.arn).toContain('ecs-app');

@@ -143,6 +143,16 @@ describe('fromRamRole against the emulator', () => {
     auditor.close();
   });
 
+  it('minValidityMs gets a new credential even through the shared STS cache', async () => {
+    const cache = createStsCache();
+    const provider = fromRamRole(roleOptions(emu, { cache })); // 900 s sessions, cached for 450 s
+    const first = await provider();
+    await new Promise((r) => setTimeout(r, 2_000)); // at most 898 s left (Expiration has whole seconds)
+    const longer = await provider({ minValidityMs: 898_500 }); // a new one has at least ~899 s
+    expect(longer.accessKeyId).not.toBe(first.accessKeyId);
+    provider.close();
+  });
+
   it('signs with V1 as well', async () => {
     const provider = fromRamRole(roleOptions(emu, { sts: { endpoint: emu.stsEndpoint, signatureVersion: 'v1' } }));
     expect((await provider()).accessKeyId).toMatch(/^STS\./);

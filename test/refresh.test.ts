@@ -500,18 +500,29 @@ describe('rule 7: forceRefresh', () => {
 });
 
 describe('rule 8: wall-clock jumps', () => {
-  it('a jump forward of 1 h neither expires a good credential early nor causes a refresh storm', async () => {
+  it('a suspend (monotonic clock stopped, wall clock 2 h on) never serves the expired credential', async () => {
     const { source, provider } = setup({}, { backgroundTimer: false });
     const first = await provider();
-    vi.setSystemTime(Date.now() + 60 * MINUTE);
-    for (let i = 0; i < 10; i++) expect(await provider()).toBe(first);
-    expect(source.calls).toBe(1);
-    // Real elapsed time still governs: refreshed once the advisory window opens.
-    await vi.advanceTimersByTimeAsync(451 * SECOND);
-    await provider();
-    await flush();
+    // Fake timers: setSystemTime moves Date only, as a suspended machine sees it on waking.
+    vi.setSystemTime(Date.now() + 2 * 60 * MINUTE);
+    expect(provider.peek()).toBeUndefined();
+    const after = await provider();
+    expect(after).not.toBe(first);
     expect(source.calls).toBe(2);
-    expect((await provider()).accessKeyId).toBe('STS.fake-2');
+    // The new credential is judged from its own arrival: no refresh storm afterwards.
+    for (let i = 0; i < 10; i++) expect(await provider()).toBe(after);
+    expect(source.calls).toBe(2);
+  });
+
+  it('a jump forward of 1 h costs at most one early refresh, not a storm', async () => {
+    const { source, provider } = setup({}, { backgroundTimer: false });
+    await provider();
+    vi.setSystemTime(Date.now() + 60 * MINUTE);
+    const results = await Promise.all(Array.from({ length: 100 }, () => provider()));
+    expect(new Set(results).size).toBe(1);
+    await vi.advanceTimersByTimeAsync(60 * SECOND);
+    await provider();
+    expect(source.calls).toBe(2);
   });
 
   it('a jump back of 1 h does not keep an expired credential alive', async () => {

@@ -38,7 +38,7 @@ describe('toTeaCredential', () => {
     expect(tea.getType()).toBe('access_key');
   });
 
-  it('the deprecated getters answer from the snapshot getAccessKeyId took, even if the provider changed in between', async () => {
+  it('the deprecated getters answer from one snapshot, even if the provider changed in between', async () => {
     // A source that rotates on every call is the worst case for torn reads.
     const rotating = fakeCredentialSource({ lifetimeMs: 3_600_000 });
     const tea = legacy(toTeaCredential(rotating));
@@ -48,10 +48,34 @@ describe('toTeaCredential', () => {
     const token = await tea.getSecurityToken();
     const n = id.split('-').at(-1);
     expect([secret, token]).toEqual([`secret-fake-${n}`, `token-fake-${n}`]);
-    // The next request's trio starts a new snapshot.
-    const id2 = await tea.getAccessKeyId();
-    expect(id2).not.toBe(id);
-    expect(await tea.getAccessKeySecret()).toBe(`secret-fake-${id2.split('-').at(-1)}`);
+  });
+
+  it('concurrent legacy requests never mix two key pairs', async () => {
+    const rotating = fakeCredentialSource({ lifetimeMs: 3_600_000 });
+    const tea = legacy(toTeaCredential(rotating));
+    const request = async () => {
+      const id = await tea.getAccessKeyId();
+      await rotating(); // another refresh between every pair of awaits
+      const secret = await tea.getAccessKeySecret();
+      await rotating();
+      const token = await tea.getSecurityToken();
+      return [id, secret, token].map((v) => v.split('-').at(-1));
+    };
+    const results = await Promise.all(Array.from({ length: 20 }, request));
+    for (const [a, b, c] of results) expect([b, c]).toEqual([a, a]);
+  });
+
+  it('replaces the snapshot when it nears expiry', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    let issued = 0;
+    const provider = async () =>
+      createCredentials({ accessKeyId: `STS.k${++issued}`, accessKeySecret: `s${issued}`, securityToken: `t${issued}`, expiration: new Date(now + 120_000), source: 'x' });
+    const tea = legacy(toTeaCredential(provider, { clock: () => now }));
+    expect(await tea.getAccessKeyId()).toBe('STS.k1');
+    expect(await tea.getAccessKeyId()).toBe('STS.k1');
+    now += 61_000; // 59 s left: under the one-minute margin
+    expect(await tea.getAccessKeyId()).toBe('STS.k2');
+    expect(await tea.getAccessKeySecret()).toBe('s2');
   });
 
   it('does not answer from an expired snapshot', async () => {

@@ -31,6 +31,9 @@ export type TeaCredentialOptions = {
   clock?: () => number;
 };
 
+/** The per-field snapshot is replaced once it has less than this left. */
+const STICKY_MARGIN_MS = 60_000;
+
 // Header-safe: the clients put providerName into a signed header.
 const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').slice(0, 64);
 
@@ -41,9 +44,9 @@ const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').s
  *
  * Current clients call `getCredential()` once per request: one snapshot, never torn. Older
  * clients and the gateway SPI call the deprecated `getAccessKeyId()`, `getAccessKeySecret()`,
- * `getSecurityToken()` one after another: `getAccessKeyId()` takes a snapshot and the other
- * two answer from that same snapshot while it is unexpired, so a refresh landing between the
- * three calls cannot mix two key pairs. Leave `accessKeyId`/`accessKeySecret` unset in the
+ * `getSecurityToken()` one after another: they answer from one snapshot, shared by concurrent
+ * requests and replaced (by `getAccessKeyId()`) only when less than a minute of it is left,
+ * so a refresh landing between the three calls cannot mix two key pairs. Leave `accessKeyId`/`accessKeySecret` unset in the
  * Config: the clients prefer them over `credential`.
  *
  * @example
@@ -72,15 +75,24 @@ export function toTeaCredential(provider: CredentialProvider, options: TeaCreden
   };
 
   const take = async (): Promise<Credentials> => (snapshot = await provider());
-  const fromSnapshot = async (): Promise<Credentials> => {
-    const c = snapshot;
-    if (c && (c.expiration === undefined || c.expiration.getTime() > clock())) return c;
-    return take();
+  const validFor = (c: Credentials | undefined, ms: number): c is Credentials =>
+    c !== undefined && (c.expiration === undefined || c.expiration.getTime() - clock() > ms);
+  const fromSnapshot = async (): Promise<Credentials> => (validFor(snapshot, 0) ? snapshot! : take());
+  // The per-field snapshot is sticky: concurrent requests share it until it nears expiry, so one
+  // request's getAccessKeyId() cannot swap the pair under another request's later getters.
+  let taking: Promise<Credentials> | undefined;
+  const stickySnapshot = async (): Promise<Credentials> => {
+    if (validFor(snapshot, STICKY_MARGIN_MS)) return snapshot;
+    // Concurrent first calls share one take, so they all see the same snapshot.
+    taking ??= take().finally(() => {
+      taking = undefined;
+    });
+    return taking;
   };
 
   const adapter = {
-    getCredential: async () => model(await take()),
-    getAccessKeyId: async () => (await take()).accessKeyId,
+    getCredential: async () => model(await provider()),
+    getAccessKeyId: async () => (await stickySnapshot()).accessKeyId,
     getAccessKeySecret: async () => (await fromSnapshot()).accessKeySecret,
     getSecurityToken: async () => (await fromSnapshot()).securityToken ?? '',
     // Synchronous in the official interface; an AccessKey credential has no bearer token.

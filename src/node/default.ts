@@ -67,7 +67,7 @@ export function defaultProvider(options: DefaultProviderOptions = {}): Refreshin
     { name: 'ecs-metadata', provider: ecsLink(ecs, env) },
     { name: 'credentials-uri', provider: fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh }) },
   ];
-  const closers = [ecs, ...links.map((l) => l.provider)].filter(hasClose);
+  const closers = links.map((l) => l.provider).filter(hasClose);
 
   let answered: { link: Link; credentials: Credentials } | undefined;
 
@@ -122,24 +122,29 @@ export function defaultProvider(options: DefaultProviderOptions = {}): Refreshin
 }
 
 /**
- * In the default chain, an instance metadata service that cannot be reached means "not on
- * ECS": try the next link. When a role name is configured (ALIBABA_CLOUD_ECS_METADATA), the
- * user asked for ECS and its failure is reported as is.
+ * In the default chain, an instance metadata service that cannot be reached (or has no role
+ * attached) before it ever answered means "not on ECS": try the next link. Once it has
+ * answered, or when a role name is configured (ALIBABA_CLOUD_ECS_METADATA), its failures are
+ * real and reported as they are, never turned into a silent switch to another identity.
  */
-function ecsLink(ecs: CredentialProvider, env: Record<string, string | undefined>): CredentialProvider {
-  return async function ecsMetadataLink(callOptions) {
+function ecsLink(ecs: RefreshingProvider, env: Record<string, string | undefined>): RefreshingProvider {
+  let answered = false;
+  async function ecsMetadataLink(callOptions?: ProviderCallOptions): Promise<Credentials> {
     try {
-      return await ecs(callOptions);
+      const credentials = await ecs(callOptions);
+      answered = true;
+      return credentials;
     } catch (error) {
       const roleConfigured = Boolean(env.ALIBABA_CLOUD_ECS_METADATA?.trim());
-      if (roleConfigured || error instanceof ConfigError || (error instanceof CredentialsProviderError && error.tryNext)) {
+      if (answered || roleConfigured || error instanceof ConfigError || (error instanceof CredentialsProviderError && error.tryNext)) {
         throw error;
       }
-      throw new CredentialsProviderError(`ECS instance metadata is not reachable (${messageOf(error)})`, {
+      throw new CredentialsProviderError(`ECS instance metadata is not available (${messageOf(error)})`, {
         provider: 'ecs-metadata',
         tryNext: true,
         cause: error,
       });
     }
-  };
+  }
+  return Object.assign(ecsMetadataLink, { peek: () => ecs.peek(), close: () => ecs.close() });
 }
