@@ -84,10 +84,32 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
     },
   });
 
+  /** Keys whose load has started and not yet settled. */
+  const unsettled = new Set<string>();
+
   return {
     async get(key, load, callOptions = {}) {
-      const pending = lru.fetch(key, { context: { load }, forceRefresh: callOptions.forceRefresh ?? false });
-      const credentials = await raceAbort(pending, callOptions.signal);
+      let loadedHere = false;
+      const context = {
+        load: () => {
+          loadedHere = true;
+          unsettled.add(key);
+          return load().finally(() => unsettled.delete(key));
+        },
+      };
+      const fetchOnce = () => lru.fetch(key, { context, forceRefresh: callOptions.forceRefresh ?? false });
+      let credentials: Credentials | undefined;
+      try {
+        credentials = await raceAbort(fetchOnce(), callOptions.signal);
+      } catch (error) {
+        // A load we joined failed but never settled: in Cloudflare Workers it belonged to a
+        // request that has ended and can never settle. Forget it and load once here. (Anywhere
+        // else a failed load has settled, and its failure is every waiter's answer.)
+        if (loadedHere || callOptions.signal?.aborted || !unsettled.has(key)) throw error;
+        unsettled.delete(key);
+        lru.delete(key);
+        credentials = await raceAbort(fetchOnce(), callOptions.signal);
+      }
       if (credentials === undefined) {
         // lru-cache resolves undefined only for an aborted fetch, which ignoreFetchAbort prevents.
         throw new CredentialsError('STS cache: a load resolved nothing', { code: 'CacheError', retryable: true });

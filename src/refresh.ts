@@ -404,7 +404,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       // error until the backoff ends, instead of one source call per request.
       if (reason === 'mandatory' && lastError !== undefined && now < quietUntil) throw lastError;
     }
-    const fresh = await raceAbort(start(reason), signal);
+    const fresh = await joinRefresh(reason, signal);
     const left = remaining(fresh);
     if (left <= fresh.mandatoryMs || left <= minValidityMs) {
       const needed = Math.max(fresh.mandatoryMs, minValidityMs);
@@ -417,6 +417,27 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       throw error;
     }
     return fresh.credentials;
+  }
+
+  /**
+   * Waits for the shared refresh. In Cloudflare Workers a promise belongs to the request that
+   * made it: a background refresh started by a request that has since answered never settles,
+   * and a later request that joins it is rejected at once while it still looks in flight
+   * (in every other runtime the refresh is no longer in flight by the time its waiters see a
+   * rejection). Such a dead refresh is dropped and one new refresh started in this request.
+   */
+  async function joinRefresh(
+    reason: Extract<RefreshEvent, { type: 'refresh-start' }>['reason'],
+    signal: AbortSignal | undefined,
+  ): Promise<Entry> {
+    const shared = start(reason);
+    try {
+      return await raceAbort(shared, signal);
+    } catch (error) {
+      if (inflight !== shared || signal?.aborted) throw error;
+      inflight = undefined;
+      return raceAbort(start(reason), signal);
+    }
   }
 
   function peek(): Credentials | undefined {

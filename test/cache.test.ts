@@ -78,6 +78,16 @@ describe('createStsCache', () => {
     expect(load.calls).toBe(2);
   });
 
+  it('a failed load is every waiter\'s answer: 100 waiters, one load', async () => {
+    const cache = createStsCache();
+    const load = fakeCredentialSource({ lifetimeMs: 3600 * SECOND, delayMs: 10 });
+    load.failNext(1);
+    const settled = Promise.allSettled(Array.from({ length: 100 }, () => cache.get('k', () => load())));
+    await vi.advanceTimersByTimeAsync(10);
+    expect((await settled).every((r) => r.status === 'rejected')).toBe(true);
+    expect(load.calls).toBe(1);
+  });
+
   it('is bounded', async () => {
     const cache = createStsCache({ max: 3 });
     const load = fakeCredentialSource({ lifetimeMs: 3600 * SECOND });
