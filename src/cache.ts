@@ -128,8 +128,49 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
   };
 }
 
-/** The process-wide STS-result cache that role providers use unless given another. */
-export const defaultStsCache: StsCache = createStsCache();
+/** Where the process-wide cache lives, shared by every copy of alicred (ESM and CJS builds). */
+const DEFAULT_CACHE_SLOT = Symbol.for('alicred.stsCache');
+
+/** The process-wide cache: found in its global slot, or created there on first use (never at import). */
+function processStsCache(): StsCache {
+  const slots = globalThis as unknown as Record<symbol, unknown>;
+  const existing = slots[DEFAULT_CACHE_SLOT];
+  if (isStsCache(existing)) return existing;
+  const created = createStsCache();
+  Object.defineProperty(globalThis, DEFAULT_CACHE_SLOT, { value: created, configurable: true, writable: true });
+  return created;
+}
+
+function isStsCache(value: unknown): value is StsCache {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as StsCache).get === 'function' &&
+    typeof (value as StsCache).delete === 'function' &&
+    typeof (value as StsCache).clear === 'function'
+  );
+}
+
+/**
+ * The process-wide STS-result cache that role providers use unless given another. It lives
+ * in one global slot (`globalThis[Symbol.for('alicred.stsCache')]`), created on first use, so
+ * the ESM and the CJS build loaded in one process share it: one role, one AssumeRole call.
+ *
+ * @example
+ * ```ts
+ * import { defaultStsCache } from 'alicred';
+ * defaultStsCache.clear(); // e.g. between tests
+ * ```
+ */
+export const defaultStsCache: StsCache = Object.freeze({
+  get: (key: string, load: () => Promise<Credentials>, options?: { forceRefresh?: boolean; signal?: AbortSignal }) =>
+    processStsCache().get(key, load, options),
+  delete: (key: string) => processStsCache().delete(key),
+  clear: () => processStsCache().clear(),
+  get size() {
+    return processStsCache().size;
+  },
+});
 
 /** What identifies an STS result: the caller's identity and every request parameter. */
 export type StsCacheKeyInput = {

@@ -1,5 +1,5 @@
 import type { Credentials } from './credentials.js';
-import { CredentialsChainError, CredentialsProviderError, type ChainAttempt } from './errors.js';
+import { CredentialsChainError, saysTryNext, type ChainAttempt } from './errors.js';
 import type { CredentialProvider } from './types.js';
 
 /**
@@ -29,8 +29,8 @@ export function chain(...providers: CredentialProvider[]): CredentialProvider {
       try {
         credentials = await provider(options);
       } catch (error) {
-        if (error instanceof CredentialsProviderError && error.tryNext) {
-          attempts.push({ provider: error.provider !== 'unknown' ? error.provider : providerName(provider), error });
+        if (saysTryNext(error)) {
+          attempts.push({ provider: typeof error.provider === 'string' && error.provider !== 'unknown' ? error.provider : providerName(provider), error });
           continue;
         }
         throw error;

@@ -30,6 +30,11 @@ export type CredentialsInit = {
 };
 
 const REDACTED = '[REDACTED]';
+/**
+ * Marks a value made by any copy of alicred's {@link createCredentials} (the ESM and CJS
+ * builds loaded together each have their own prototype): `value[Symbol.for('alicred.credentials')] === true`.
+ */
+const CREDENTIALS_BRAND = Symbol.for('alicred.credentials');
 // Node looks this symbol up on any object it prints; using the registry avoids importing node:util.
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
 
@@ -67,6 +72,7 @@ const credentialsPrototype: object = Object.freeze(
       },
     },
     [Symbol.toStringTag]: { value: 'Credentials' },
+    [CREDENTIALS_BRAND]: { value: true },
   }),
 );
 
@@ -125,7 +131,28 @@ export function toPlainCredentials(c: Credentials): {
   return out;
 }
 
-/** True for a value made by {@link createCredentials}. */
+/**
+ * True for a value made by {@link createCredentials} of any copy of alicred (the ESM and the
+ * CJS build loaded in one process, or two versions in one bundle): frozen, branded and
+ * well-formed.
+ *
+ * @example
+ * ```ts
+ * import { createCredentials, isCredentials } from 'alicred';
+ * isCredentials(createCredentials({ accessKeyId: 'LTAI5t...', accessKeySecret: 's', source: 'mine' })); // true
+ * isCredentials({ accessKeyId: 'LTAI5t...', accessKeySecret: 's' });                                   // false
+ * ```
+ */
 export function isCredentials(value: unknown): value is Credentials {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === credentialsPrototype;
+  if (typeof value !== 'object' || value === null) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === credentialsPrototype) return true;
+  return (
+    typeof proto === 'object' &&
+    proto !== null &&
+    (proto as Record<symbol, unknown>)[CREDENTIALS_BRAND] === true &&
+    Object.isFrozen(value) &&
+    typeof (value as Credentials).accessKeyId === 'string' &&
+    typeof (value as Credentials).accessKeySecret === 'string'
+  );
 }

@@ -10,6 +10,50 @@
  * Messages never contain a secret or a security token.
  */
 
+/**
+ * The brand every alicred error carries, whichever copy of alicred (ESM or CJS build,
+ * two versions in one bundle) made it: `error[Symbol.for('alicred.error')] === true`.
+ */
+const ERROR_BRAND: unique symbol = Symbol.for('alicred.error') as never;
+/** The class names an error belongs to, outermost last: what `instanceof` checks across builds. */
+const ERROR_KINDS: unique symbol = Symbol.for('alicred.error.kinds') as never;
+
+/**
+ * True for an error made by any copy of alicred (the ESM and the CJS build loaded together,
+ * or two versions in one bundle), where `instanceof` would see two different classes.
+ *
+ * @example
+ * ```ts
+ * import { isCredentialsError, fromEnv } from 'alicred';
+ * try { await fromEnv({ env: {} })(); } catch (e) { if (isCredentialsError(e)) console.error(e.code, e.message); }
+ * ```
+ */
+export function isCredentialsError(value: unknown): value is CredentialsError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_BRAND] === true;
+}
+
+/**
+ * `instanceof` that also recognises errors from another copy of alicred: a branded error
+ * whose recorded kinds include the class asked about. Only the library's own classes answer
+ * by brand; a user's subclass keeps the ordinary prototype check.
+ */
+function hasInstance(cls: { readonly kind?: string; prototype: unknown }, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(cls, value)) return true;
+  if (!Object.hasOwn(cls, 'kind') || !isCredentialsError(value)) return false;
+  const kinds = (value as unknown as Record<symbol, unknown>)[ERROR_KINDS];
+  return Array.isArray(kinds) && kinds.includes(cls.kind);
+}
+
+/** Records the library classes `target` descends from (own `kind` statics), innermost first. */
+function brand(error: Error, target: unknown): void {
+  const kinds: string[] = [];
+  for (let c = target as { kind?: string } | null; c !== null && c !== Error && c !== undefined; c = Object.getPrototypeOf(c)) {
+    if (Object.hasOwn(c, 'kind') && typeof c.kind === 'string') kinds.push(c.kind);
+  }
+  Object.defineProperty(error, ERROR_BRAND, { value: true });
+  Object.defineProperty(error, ERROR_KINDS, { value: Object.freeze(kinds) });
+}
+
 /** Options shared by every error constructor. */
 export type CredentialsErrorOptions = {
   /** The underlying error, kept for debugging. */
@@ -30,6 +74,11 @@ export type CredentialsErrorOptions = {
  * ```
  */
 export class CredentialsError extends Error {
+  /** @internal The kind recorded on instances, for `instanceof` across builds. */
+  static readonly kind: string = 'CredentialsError';
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasInstance(this, value);
+  }
   override name = 'CredentialsError';
   /** A stable code for programs; the message is for people. */
   readonly code: string;
@@ -40,6 +89,7 @@ export class CredentialsError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = options.code ?? 'CredentialsError';
     this.retryable = options.retryable ?? false;
+    brand(this, new.target);
   }
 }
 
@@ -64,6 +114,8 @@ export type CredentialsProviderErrorOptions = CredentialsErrorOptions & {
  * ```
  */
 export class CredentialsProviderError extends CredentialsError {
+  /** @internal */
+  static override readonly kind: string = 'CredentialsProviderError';
   override name = 'CredentialsProviderError';
   /** True: not configured, try the next provider. False: configured but failed, stop. */
   readonly tryNext: boolean;
@@ -100,6 +152,8 @@ export type ConfigErrorOptions = CredentialsErrorOptions & {
  * ```
  */
 export class ConfigError extends CredentialsProviderError {
+  /** @internal */
+  static override readonly kind: string = 'ConfigError';
   override name = 'ConfigError';
   readonly file: string | undefined;
   readonly line: number | undefined;
@@ -135,6 +189,8 @@ export type StsErrorOptions = CredentialsErrorOptions & {
  * ```
  */
 export class StsError extends CredentialsProviderError {
+  /** @internal */
+  static override readonly kind: string = 'StsError';
   override name = 'StsError';
   readonly requestId: string | undefined;
   readonly httpStatus: number | undefined;
@@ -169,6 +225,8 @@ export type ChainAttempt = {
  * ```
  */
 export class CredentialsChainError extends CredentialsProviderError {
+  /** @internal */
+  static override readonly kind: string = 'CredentialsChainError';
   override name = 'CredentialsChainError';
   readonly attempts: readonly ChainAttempt[];
 
@@ -181,6 +239,16 @@ export class CredentialsChainError extends CredentialsProviderError {
     super(message, { code: 'NoCredentials', provider, tryNext: true, cause: attempts.at(-1)?.error });
     this.attempts = Object.freeze([...attempts]);
   }
+}
+
+/**
+ * The one rule a chain uses to move on: an alicred error (from any copy of alicred) that
+ * says `tryNext: true`. Anything else stops the chain.
+ *
+ * @internal
+ */
+export function saysTryNext(error: unknown): error is CredentialsProviderError {
+  return isCredentialsError(error) && (error as { tryNext?: unknown }).tryNext === true;
 }
 
 /** The message of anything thrown, for aggregating; never the value itself. */

@@ -15,6 +15,7 @@ export {
   ConfigError,
   StsError,
   CredentialsChainError,
+  isCredentialsError,
 } from './errors.js';
 export type {
   CredentialsErrorOptions,

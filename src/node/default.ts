@@ -1,5 +1,5 @@
 import type { Credentials } from '../credentials.js';
-import { ConfigError, CredentialsChainError, CredentialsProviderError, messageOf, type ChainAttempt } from '../errors.js';
+import { ConfigError, CredentialsChainError, CredentialsProviderError, messageOf, saysTryNext, type ChainAttempt } from '../errors.js';
 import { fromCredentialsUri } from '../providers/credentials-uri.js';
 import { fromEcsMetadata } from '../providers/ecs-metadata.js';
 import { fromEnv, processEnv } from '../providers/env.js';
@@ -80,7 +80,7 @@ export function defaultProvider(options: DefaultProviderOptions = {}): Refreshin
         answered = { link, credentials };
         return credentials;
       } catch (error) {
-        if (error instanceof CredentialsProviderError && error.tryNext) {
+        if (saysTryNext(error)) {
           attempts.push({ provider: link.name, error });
           continue;
         }
@@ -100,7 +100,7 @@ export function defaultProvider(options: DefaultProviderOptions = {}): Refreshin
       } catch (error) {
         answered = undefined; // never pinned after a failure
         // The link stopped being configured (e.g. variables removed): look further at once.
-        if (!(error instanceof CredentialsProviderError && error.tryNext)) throw error;
+        if (!saysTryNext(error)) throw error;
       }
     }
     return resolve(callOptions);
@@ -136,7 +136,7 @@ function ecsLink(ecs: RefreshingProvider, env: Record<string, string | undefined
       return credentials;
     } catch (error) {
       const roleConfigured = Boolean(env.ALIBABA_CLOUD_ECS_METADATA?.trim());
-      if (answered || roleConfigured || error instanceof ConfigError || (error instanceof CredentialsProviderError && error.tryNext)) {
+      if (answered || roleConfigured || error instanceof ConfigError || saysTryNext(error)) {
         throw error;
       }
       throw new CredentialsProviderError(`ECS instance metadata is not available (${messageOf(error)})`, {
