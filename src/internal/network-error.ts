@@ -49,5 +49,7 @@ export function isNetworkFailure(error: unknown): boolean {
   if (name !== 'TypeError' || typeof message !== 'string') return false;
   if (NETWORK_MESSAGES.has(message)) return true;
   // Deno and some polyfills: "error sending request for url (…): …" / "network error".
-  return /^(error sending request|network error)/i.test(message) && cause !== undefined ? true : /^network error$/i.test(message);
+  if (/^(error sending request for url|network error)/i.test(message)) return true;
+  // undici wraps the socket error as `cause`: `fetch failed` variants with a known code.
+  return isNetworkFailure(cause);
 }
