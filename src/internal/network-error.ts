@@ -42,8 +42,9 @@ const NETWORK_CODES: ReadonlySet<string> = new Set([
  *
  * @internal
  */
-export function isNetworkFailure(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
+export function isNetworkFailure(error: unknown, depth = 0): boolean {
+  // A cause chain can be long or even a cycle: look a few links deep only.
+  if (typeof error !== 'object' || error === null || depth > 3) return false;
   const { name, message, code, cause } = error as { name?: unknown; message?: unknown; code?: unknown; cause?: unknown };
   if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
   if (name !== 'TypeError' || typeof message !== 'string') return false;
@@ -51,5 +52,5 @@ export function isNetworkFailure(error: unknown): boolean {
   // Deno and some polyfills: "error sending request for url (…): …" / "network error".
   if (/^(error sending request for url|network error)/i.test(message)) return true;
   // undici wraps the socket error as `cause`: `fetch failed` variants with a known code.
-  return isNetworkFailure(cause);
+  return isNetworkFailure(cause, depth + 1);
 }
