@@ -156,3 +156,66 @@ export function isCredentials(value: unknown): value is Credentials {
     typeof (value as Credentials).accessKeySecret === 'string'
   );
 }
+
+/** Printable ASCII without spaces: what AccessKey ids, secrets and STS tokens are made of. */
+const KEY_CHARS_RE = /^[\x21-\x7e]+$/;
+const MAX_ID_LENGTH = 256;
+const MAX_SECRET_LENGTH = 1024;
+/** STS tokens run to a few KiB; anything far beyond is not a token. */
+const MAX_TOKEN_LENGTH = 64 * 1024;
+
+function isValidDate(value: unknown): value is Date {
+  // The tag, not instanceof: a Date from another realm (vm, iframe) is still a Date.
+  return Object.prototype.toString.call(value) === '[object Date]' && Number.isFinite((value as Date).getTime());
+}
+
+/** What is wrong with `value` as credentials (naming the field, never its value), or undefined. */
+function credentialsProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return `${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not a credentials object`;
+  }
+  const v = value as Record<string, unknown>;
+  const key = (field: string, max: number): string | undefined => {
+    const x = v[field];
+    if (typeof x !== 'string') return `${field} is ${x === undefined ? 'missing' : `a ${x === null ? 'null' : typeof x}, not a string`}`;
+    if (x === '') return `${field} is empty`;
+    if (x.length > max) return `${field} is longer than ${max} characters`;
+    if (!KEY_CHARS_RE.test(x)) return `${field} contains spaces, control or non-ASCII characters`;
+    return undefined;
+  };
+  const problem = key('accessKeyId', MAX_ID_LENGTH) ?? key('accessKeySecret', MAX_SECRET_LENGTH);
+  if (problem) return problem;
+  const token = v.securityToken;
+  if (token !== undefined && token !== null && token !== '') {
+    const tokenProblem = key('securityToken', MAX_TOKEN_LENGTH);
+    if (tokenProblem) return tokenProblem;
+  }
+  if (v.expiration !== undefined && !isValidDate(v.expiration)) {
+    const isDate = Object.prototype.toString.call(v.expiration) === '[object Date]';
+    return `expiration is ${isDate ? 'an invalid Date' : `a ${v.expiration === null ? 'null' : typeof v.expiration}, not a Date`}`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks what a provider returned and makes it a proper {@link Credentials} value: a valid
+ * one made by alicred is returned as is; a well-formed object of another kind is copied
+ * into a frozen, redacted one (a plain object would print its secret); anything else
+ * throws `problem(reason)`, whose message must not quote the value.
+ *
+ * @internal
+ */
+export function normalizeCredentials(value: unknown, fallbackSource: string, problem: (reason: string) => Error): Credentials {
+  const reason = credentialsProblem(value);
+  if (reason !== undefined) throw problem(reason);
+  if (isCredentials(value) && typeof value.source === 'string') return value;
+  const v = value as Record<string, unknown>;
+  const token = v.securityToken;
+  return createCredentials({
+    accessKeyId: v.accessKeyId as string,
+    accessKeySecret: v.accessKeySecret as string,
+    securityToken: typeof token === 'string' && token !== '' ? token : undefined,
+    expiration: v.expiration as Date | undefined,
+    source: typeof v.source === 'string' && v.source !== '' ? v.source.slice(0, 128) : fallbackSource,
+  });
+}

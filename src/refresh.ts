@@ -20,9 +20,11 @@
  * never returned.
  */
 import pRetry from 'p-retry';
-import type { Credentials } from './credentials.js';
-import { CredentialsError, messageOf } from './errors.js';
+import { normalizeCredentials, type Credentials } from './credentials.js';
+import { ConfigError, CredentialsError, CredentialsProviderError, isCredentialsError, messageOf } from './errors.js';
 import { raceAbort, unrefTimeout } from './internal/abort.js';
+import { isNetworkFailure } from './internal/network-error.js';
+import { checkMinValidity, checkRefreshOptions } from './refresh-options.js';
 import type { CredentialProvider, Logger, ProviderCallOptions } from './types.js';
 
 const MINUTE = 60_000;
@@ -38,21 +40,31 @@ export type RefreshEvent =
   | { type: 'not-rotated'; accessKeyId: string; retryInMs: number }
   | { type: 'refresh-failed'; error: unknown; servingCached: boolean; retryInMs: number | undefined };
 
-/** Options of {@link refreshing}. */
+/** Options of {@link refreshing}. Checked when the provider is made (a ConfigError names a bad one). */
 export type RefreshOptions = {
   /** Background refresh starts when this little time is left. Default `min(15 min, L/2)`. */
   advisoryWindowMs?: WindowSize;
   /** Callers wait for a refresh when this little time is left. Default `min(5 min, L/10)`. */
   mandatoryWindowMs?: WindowSize;
-  /** Refresh idle providers with a (never process-holding) timer. Default true. */
+  /**
+   * Refresh with a (never process-holding) timer at the advisory point, so a busy caller never
+   * waits. The timer refreshes only a provider called or peeked since its last refresh; an
+   * idle one goes quiet and its next call refreshes. Default true.
+   */
   backgroundTimer?: boolean;
-  /** Retries of one refresh for retryable failures; `false` for none. */
+  /** Retries of one refresh for retryable failures; `false` for none. Default 2 retries, 200 ms–5 s apart. */
   retry?: false | { retries?: number; minDelayMs?: number; maxDelayMs?: number };
   /** After a failed refresh with a usable value, wait this long before the next try (doubles, capped). */
   failureBackoff?: { initialMs?: number; maxMs?: number };
   /** Gives up one refresh (all its retries) after this long. Default 60 s. */
   refreshTimeoutMs?: number;
-  /** Receives warnings about failed background refreshes. */
+  /**
+   * The longest lifetime the source can give (ms), when known (role providers pass
+   * `durationSeconds`): windows and `minValidityMs` that no credential could meet are refused
+   * up front instead of calling the source on every request.
+   */
+  maxLifetimeMs?: number;
+  /** Receives warnings about failed background refreshes. A logger that throws is ignored. */
   logger?: Logger;
   /**
    * The engine's one clock, in ms since the epoch. By default alicred reads the wall clock
@@ -107,19 +119,56 @@ export const defaultAdvisoryWindow = (lifetimeMs: number): number => Math.min(15
 export const defaultMandatoryWindow = (lifetimeMs: number): number => Math.min(5 * MINUTE, lifetimeMs / 10);
 
 /**
- * Decides whether a failure is worth retrying: alicred errors say so themselves
- * (`retryable`); fetch's network failures (TypeError) are; everything else is not.
+ * Decides whether a failure is worth retrying: alicred errors (from any copy of alicred) say
+ * so themselves (`retryable`), as may any error with a boolean `retryable`; a fetch that
+ * failed in transit is (recognised by the runtime's network-failure shape, not by its class:
+ * a TypeError from a bug or a bad argument is not); everything else is not.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableError } from 'alicred';
+ * isRetryableError(new TypeError('fetch failed'));            // true: Node's network failure
+ * isRetryableError(new TypeError('x is not a function'));     // false
+ * ```
  */
 export function isRetryableError(error: unknown): boolean {
-  if (error instanceof CredentialsError) return error.retryable;
+  if (isCredentialsError(error)) return error.retryable === true;
   if (typeof error === 'object' && error !== null) {
     const flag = (error as { retryable?: unknown }).retryable;
     if (typeof flag === 'boolean') return flag;
     if ((error as { name?: unknown }).name === 'AbortError') return false;
   }
-  // p-retry only lets network TypeErrors (fetch failed, ECONNRESET...) reach this point.
-  return error instanceof TypeError;
+  return isNetworkFailure(error);
 }
+
+/** True for anything that behaves as an Error (also one from another realm). */
+function isErrorLike(value: unknown): value is Error {
+  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
+}
+
+/** A timer's `ref`/`unref` where the runtime has them (Node, Bun, Deno); nothing elsewhere. */
+function setHold(handle: ReturnType<typeof setTimeout> | undefined, hold: boolean): void {
+  const h = handle as { ref?: () => void; unref?: () => void } | undefined;
+  if (hold) h?.ref?.();
+  else h?.unref?.();
+}
+
+/**
+ * The background timer's callback. It holds the provider's state only through a WeakRef,
+ * so a provider dropped without `close()` can be garbage-collected; its timer then fires
+ * once more into nothing.
+ */
+function fireTimer(target: WeakRef<{ onTimer(): void }> | { deref(): { onTimer(): void } | undefined }): void {
+  target.deref()?.onTimer();
+}
+
+/** Clears the pending timer of a provider that was collected (where FinalizationRegistry exists). */
+const collected: FinalizationRegistry<{ handle: ReturnType<typeof setTimeout> | undefined }> | undefined =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry((box) => {
+        if (box.handle !== undefined) clearTimeout(box.handle);
+      })
+    : undefined;
 
 /** Call options that need no special handling: no force, signal or minimum validity. */
 function isPlain(o: ProviderCallOptions): boolean {
@@ -158,6 +207,10 @@ const monotonicNow: () => number =
  * ```
  */
 export function refreshing(source: CredentialProvider, options: RefreshOptions = {}): RefreshingProvider {
+  if (typeof source !== 'function') {
+    throw new ConfigError('refreshing: source must be a provider function', { provider: 'refresh', field: 'source' });
+  }
+  checkRefreshOptions(options);
   const wallNow = options.clock ?? Date.now;
   const elapsedNow = options.clock ?? monotonicNow;
   const random = options.random ?? Math.random;
@@ -166,20 +219,32 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   const retry = options.retry === false ? { retries: 0 } : (options.retry ?? {});
   const retries = retry.retries ?? 2;
   const minDelayMs = retry.minDelayMs ?? 200;
-  const maxDelayMs = retry.maxDelayMs ?? 5_000;
+  const maxDelayMs = Math.max(minDelayMs, retry.maxDelayMs ?? 5_000);
   const backoffInitialMs = options.failureBackoff?.initialMs ?? 5_000;
-  const backoffMaxMs = options.failureBackoff?.maxMs ?? 5 * MINUTE;
+  const backoffMaxMs = Math.max(backoffInitialMs, options.failureBackoff?.maxMs ?? 5 * MINUTE);
   const refreshTimeoutMs = options.refreshTimeoutMs ?? 60_000;
+  const maxLifetimeMs = options.maxLifetimeMs;
 
   let entry: Entry | undefined;
   let inflight: Promise<Entry> | undefined;
-  /** Monotonic time before which no background refresh starts (after a failure or a non-rotation). */
+  /** Monotonic time before which no refresh starts on its own (after a failure or a non-rotation). */
   let quietUntil = 0;
   /** Why the last attempt left us without a usable value; rethrown, without I/O, while quiet. */
   let lastError: unknown;
+  /** The validity (ms) the last unmet demand asked for; a demand at least as large is refused while quiet. */
+  let unmetDemandMs = Number.POSITIVE_INFINITY;
   let failures = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  /** Demands in a row that a fresh credential could not meet; grows their backoff like failures. */
+  let unmetDemands = 0;
+  /** Called or peeked since the current credential arrived: the timer refreshes only then. */
+  let used = false;
+  /** Callers awaiting the refresh in flight: while any does, its deadline holds the process. */
+  let waiters = 0;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  let warnedWindows = false;
   let closed = false;
+  /** The pending timer, shared with the finalizer so a collected provider's timer is cleared. */
+  const timerBox: { handle: ReturnType<typeof setTimeout> | undefined } = { handle: undefined };
 
   const name = (): string => options.name ?? entry?.credentials.source ?? 'refreshing';
 
@@ -189,6 +254,14 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       options.onEvent(event);
     } catch {
       // An observer must never break credential resolution.
+    }
+  };
+
+  const warn = (message: string): void => {
+    try {
+      logger?.warn?.(message);
+    } catch {
+      // A logger that throws must not replace the real error or disable the backoff.
     }
   };
 
@@ -208,15 +281,22 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   }
 
   function clearTimer(): void {
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
+    if (timerBox.handle !== undefined) clearTimeout(timerBox.handle);
+    timerBox.handle = undefined;
   }
+
+  // The timer reaches the state only through this WeakRef (see fireTimer).
+  const core = { onTimer };
+  const weakCore = typeof WeakRef === 'function' ? new WeakRef(core) : { deref: () => core };
+  collected?.register(core, timerBox, timerBox);
 
   function schedule(delayMs: number): void {
     clearTimer();
     if (closed || !useTimer || !Number.isFinite(delayMs)) return;
     // setTimeout fires at once for delays over 2^31-1 ms (~24.8 days); wake up then and re-arm.
-    timer = unrefTimeout(onTimer, Math.min(delayMs, MAX_TIMER_DELAY_MS));
+    const handle = setTimeout(fireTimer, Math.max(0, Math.min(delayMs, MAX_TIMER_DELAY_MS)), weakCore);
+    setHold(handle, false);
+    timerBox.handle = handle;
   }
 
   /** Arms the timer for the advisory point of the current entry, plus jitter. */
@@ -227,7 +307,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   }
 
   function onTimer(): void {
-    timer = undefined;
+    timerBox.handle = undefined;
     if (closed || !entry || inflight) return;
     const now = nowFor(entry);
     if (now >= entry.expiresAtElapsed) {
@@ -235,43 +315,70 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       return;
     }
     if (now < entry.advisoryAt) return scheduleAdvisory(entry);
+    // Nobody has asked since the last refresh: stay quiet. The value lives out its lifetime
+    // and the next call refreshes (in the background if it is still usable).
+    if (!used) return;
     const wait = quietUntil - now;
     if (wait > 0) return schedule(wait);
     start('timer').catch(() => {});
   }
 
-  function backoffDelay(): number {
-    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.max(0, failures - 1));
+  /** The wait after the `count`-th failure in a row: doubling from the initial delay, capped. */
+  function backoffDelay(count: number): number {
+    const base = Math.min(backoffMaxMs, backoffInitialMs * 2 ** Math.min(30, Math.max(0, count - 1)));
     // Equal jitter: at least half the base, so a failing source is not hammered.
     return base / 2 + (random() * base) / 2;
   }
 
+  /** Runs the source once, turning whatever it does into credentials or an Error. */
+  async function callSource(forceRefresh: boolean, signal: AbortSignal): Promise<Credentials> {
+    let value: unknown;
+    try {
+      // raceAbort: a source that ignores the signal still cannot outlive the deadline.
+      value = await raceAbort(source({ forceRefresh, signal }), signal);
+    } catch (error) {
+      if (isErrorLike(error)) throw error;
+      // p-retry would quote a thrown string or number; never echo what a source threw.
+      throw new CredentialsProviderError(
+        `${name()} failed by throwing a ${error === null ? 'null' : typeof error} instead of an Error (its value is not shown)`,
+        { provider: name(), code: 'NonErrorThrown', retryable: false },
+      );
+    }
+    return normalizeCredentials(value, name(), (reason) =>
+      new CredentialsProviderError(`${name()} returned something that is not usable credentials: ${reason}`, {
+        provider: name(),
+        code: 'InvalidCredentials',
+        retryable: false,
+      }),
+    );
+  }
+
   async function runRefresh(forceRefresh: boolean): Promise<Entry> {
     const controller = new AbortController();
-    const deadline = unrefTimeout(
+    const timeout = unrefTimeout(
       () => controller.abort(new CredentialsError(`Refreshing ${name()} took longer than ${refreshTimeoutMs} ms`, { code: 'Timeout', retryable: true })),
       refreshTimeoutMs,
     );
+    deadline = timeout;
+    // A caller awaiting this refresh keeps the process alive through the retry waits until the deadline.
+    setHold(timeout, waiters > 0);
     try {
-      const credentials = await pRetry(
-        // raceAbort: a source that ignores the signal still cannot outlive the deadline.
-        () => raceAbort(source({ forceRefresh, signal: controller.signal }), controller.signal),
-        {
-          retries,
-          minTimeout: minDelayMs,
-          maxTimeout: maxDelayMs,
-          factor: 2,
-          randomize: true,
-          signal: controller.signal,
-          unref: true,
-          shouldRetry: ({ error }) => isRetryableError(error),
-        },
-      );
+      const credentials = await pRetry(() => callSource(forceRefresh, controller.signal), {
+        retries,
+        minTimeout: minDelayMs,
+        maxTimeout: maxDelayMs,
+        factor: 2,
+        randomize: true,
+        signal: controller.signal,
+        unref: true,
+        shouldRetry: ({ error }) => isRetryableError(error),
+      });
       return accept(credentials);
     } catch (error) {
       throw onFailure(error);
     } finally {
-      clearTimeout(deadline);
+      clearTimeout(timeout);
+      if (deadline === timeout) deadline = undefined;
     }
   }
 
@@ -311,11 +418,27 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       mandatoryMs,
     };
     entry = fresh;
+    used = false;
     failures = 0;
     quietUntil = 0;
     lastError = undefined;
     emit({ type: 'refreshed', accessKeyId: credentials.accessKeyId, expiration: credentials.expiration, source: credentials.source });
-    scheduleAdvisory(fresh);
+    if (advisoryMs >= lifetimeMs) {
+      // Born inside its own advisory window: every call would start another refresh. Space them
+      // out like a non-rotation, and say once that the windows do not fit the lifetime.
+      quietUntil = now + Math.max(1_000, (fresh.mandatoryAt - now) / 4) * (0.75 + random() * 0.5);
+      if (!warnedWindows) {
+        warnedWindows = true;
+        warn(
+          `alicred: ${name()} gives credentials that live ${Math.round(lifetimeMs / 1000)} s, not longer than the ` +
+            `refresh windows (advisory ${Math.round(advisoryMs / 1000)} s, mandatory ${Math.round(mandatoryMs / 1000)} s); ` +
+            'refreshes are spaced out, but the windows should be smaller',
+        );
+      }
+      schedule(quietUntil - now);
+    } else {
+      scheduleAdvisory(fresh);
+    }
     return fresh;
   }
 
@@ -325,11 +448,11 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     const current = entry;
     const left = current ? remaining(current) : Number.NEGATIVE_INFINITY;
     if (current && left > 0) {
-      const retryInMs = backoffDelay();
+      const retryInMs = backoffDelay(failures);
       quietUntil = elapsedNow() + retryInMs;
       const servingCached = left > current.mandatoryMs;
       emit({ type: 'refresh-failed', error, servingCached, retryInMs });
-      logger?.warn?.(
+      warn(
         `alicred: refreshing credentials from ${name()} failed (${messageOf(error)}); ` +
           (servingCached
             ? `still serving the cached ones (valid ${Math.round(left / 1000)} s more), next try in ${Math.round(retryInMs / 1000)} s`
@@ -341,15 +464,15 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       if (current) entry = undefined; // expired: drop it so nothing can hand it out
       emit({ type: 'refresh-failed', error, servingCached: false, retryInMs: undefined });
     }
-    const typed =
-      error instanceof CredentialsError
-        ? error
-        : new CredentialsError(`Could not refresh credentials from ${name()}: ${messageOf(error)}`, {
-            code: 'RefreshFailed',
-            cause: error,
-            retryable: isRetryableError(error),
-          });
+    const typed = isCredentialsError(error)
+      ? error
+      : new CredentialsError(`Could not refresh credentials from ${name()}: ${messageOf(error)}`, {
+          code: 'RefreshFailed',
+          cause: error,
+          retryable: isRetryableError(error),
+        });
     lastError = entry ? typed : undefined;
+    unmetDemandMs = entry ? 0 : Number.POSITIVE_INFINITY;
     return typed;
   }
 
@@ -377,6 +500,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   // The hot path: not async (no promise allocated per call), one clock read.
   function provider(callOptions?: ProviderCallOptions): Promise<Credentials> {
     const current = entry;
+    used = true;
     if (current !== undefined && (callOptions === undefined || isPlain(callOptions))) {
       const now = nowFor(current);
       if (now < current.advisoryAt) return current.resolved;
@@ -389,7 +513,8 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   }
 
   async function slowPath(callOptions: ProviderCallOptions): Promise<Credentials> {
-    const { forceRefresh = false, signal, minValidityMs = 0 } = callOptions;
+    const { forceRefresh = false, signal } = callOptions;
+    const minValidityMs = checkMinValidity(callOptions.minValidityMs, maxLifetimeMs, name());
     signal?.throwIfAborted();
     const current = entry;
     let reason: Extract<RefreshEvent, { type: 'refresh-start' }>['reason'] = forceRefresh ? 'forced' : 'cold';
@@ -400,9 +525,9 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
         return current.credentials;
       }
       reason = now >= current.mandatoryAt ? 'mandatory' : 'min-validity';
-      // Inside the mandatory window after a failed (or not-rotated) attempt: answer with that
-      // error until the backoff ends, instead of one source call per request.
-      if (reason === 'mandatory' && lastError !== undefined && now < quietUntil) throw lastError;
+      // After a failed, not-rotated or unsatisfying attempt: answer with that error until the
+      // backoff ends, instead of one source call per request. A smaller demand may still be met.
+      if (lastError !== undefined && now < quietUntil && (reason === 'mandatory' || minValidityMs >= unmetDemandMs)) throw lastError;
     }
     const fresh = await joinRefresh(reason, signal);
     const left = remaining(fresh);
@@ -413,10 +538,31 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
           `(the best available expire in ${Math.max(0, Math.floor(left / 1000))} s)`,
         { code: 'InsufficientValidity', retryable: false },
       );
-      if (left <= fresh.mandatoryMs) lastError = error;
+      // Remember the unmet demand and back off: asking again at once would only call the
+      // source again for the same answer. (A source that has not rotated keeps the shorter
+      // quiet period accept() gave it: it rotates soon.)
+      if (fresh !== current) {
+        unmetDemands++;
+        quietUntil = elapsedNow() + backoffDelay(unmetDemands);
+      }
+      lastError = error;
+      unmetDemandMs = left <= fresh.mandatoryMs ? 0 : minValidityMs;
       throw error;
     }
+    unmetDemands = 0;
     return fresh.credentials;
+  }
+
+  /** Counts a caller waiting on the refresh in flight; its deadline then holds the process. */
+  async function awaitHeld<T>(promise: Promise<T>): Promise<T> {
+    waiters++;
+    if (waiters === 1) setHold(deadline, true);
+    try {
+      return await promise;
+    } finally {
+      waiters--;
+      if (waiters === 0) setHold(deadline, false);
+    }
   }
 
   /**
@@ -432,22 +578,24 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   ): Promise<Entry> {
     const shared = start(reason);
     try {
-      return await raceAbort(shared, signal);
+      return await awaitHeld(raceAbort(shared, signal));
     } catch (error) {
       if (inflight !== shared || signal?.aborted) throw error;
       inflight = undefined;
-      return raceAbort(start(reason), signal);
+      return awaitHeld(raceAbort(start(reason), signal));
     }
   }
 
   function peek(): Credentials | undefined {
     const current = entry;
+    used = true;
     return current !== undefined && nowFor(current) < current.mandatoryAt ? current.credentials : undefined;
   }
 
   function close(): void {
     closed = true;
     clearTimer();
+    collected?.unregister(timerBox);
   }
 
   return Object.assign(provider, { peek, close });

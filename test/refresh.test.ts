@@ -177,9 +177,11 @@ describe('rule 3: background timer', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('refreshes an idle provider at the advisory point plus jitter', async () => {
+  it('refreshes a provider used since its last refresh at the advisory point plus jitter', async () => {
     const { source, provider, events } = setup({}, { random: () => 0.999 });
     const first = await provider();
+    await vi.advanceTimersByTimeAsync(10 * SECOND);
+    await provider(); // used since the credential arrived
     expect(vi.getTimerCount()).toBe(1);
     // Advisory point: 450 s; jitter up to 20 % of (advisory - mandatory) = 72 s.
     await vi.advanceTimersByTimeAsync(450 * SECOND);
@@ -207,12 +209,17 @@ describe('rule 3: background timer', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 
-  it('keeps an idle daemon valid for hours with the timer alone', async () => {
-    const { source, provider } = setup();
+  it('keeps a daemon that keeps calling valid for hours, every call served from the cache', async () => {
+    const { source, provider, events } = setup();
     await provider();
-    await vi.advanceTimersByTimeAsync(3 * 60 * MINUTE);
-    expect(source.calls).toBeGreaterThanOrEqual(3 * 60 / 7.5 - 2);
-    expect(provider.peek()).toBeDefined();
+    for (let minute = 0; minute < 3 * 60; minute++) {
+      await vi.advanceTimersByTimeAsync(MINUTE);
+      expect(provider.peek()).toBeDefined();
+      await provider();
+    }
+    expect(source.calls).toBeGreaterThanOrEqual(3 * 60 / 8.7 - 2);
+    // Refreshes ran ahead (timer or advisory): no caller ever waited after the first.
+    expect(events.filter((e) => e.type === 'refresh-start' && (e.reason === 'cold' || e.reason === 'mandatory'))).toHaveLength(1);
     provider.close();
   });
 
@@ -356,6 +363,7 @@ describe('rule 5: refresh fails while the value is still usable', () => {
       { retry: false, failureBackoff: { initialMs: SECOND, maxMs: 8 * SECOND } },
     );
     await provider();
+    await provider(); // used: the timer refreshes it
     source.failAlways();
     await vi.advanceTimersByTimeAsync(12 * 60 * MINUTE - 14 * MINUTE);
     await vi.advanceTimersByTimeAsync(5 * MINUTE); // the timer keeps trying on its own
