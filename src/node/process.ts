@@ -6,6 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { clampExpiration, MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
+import { redactText } from '../internal/redact-text.js';
 import type { EnvLike } from '../providers/env.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import { parseStsTime } from '../sts/time.js';
@@ -111,8 +113,10 @@ export function fromProcess(options: FromProcessOptions): RefreshingProvider {
   const maxOutputBytes = Math.max(1, Math.floor(positive(options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES, 'maxOutputBytes')));
   const program = programName(command);
   const run: RunSpec = { command, program, timeoutMs, maxOutputBytes, cwd: options.cwd, env: options.env };
+  const logger = options.logger ?? options.refresh?.logger;
+  const clock = options.refresh?.clock ?? Date.now;
   return refreshing(
-    async ({ signal } = {}) => parseOutput(await runCommand(run, signal), program),
+    async ({ signal } = {}) => clampLifetime(parseOutput(await runCommand(run, signal), program), clock(), program, logger),
     {
       name: `process ${program}`,
       logger: options.logger,
@@ -351,33 +355,45 @@ function killTree(child: ChildProcess, sig: NodeJS.Signals): void {
   }
 }
 
-/** The value after `secret=`, `"sts_token": "`, `password:`... (the key names a secret). */
-const SECRET_ASSIGNMENT_RE =
-  /((?:secret|token|password|passwd|pwd|access[_-]?key|api[_-]?key|authorization)[A-Za-z0-9_-]*["']?\s*[:=]\s*["']?)[^\s"',;}]+/gi;
-/** The value after `Bearer `. */
-const BEARER_RE = /(\bbearer\s+)[^\s"',;}]+/gi;
-/** Long runs of key/token-like characters (checked for a mix of letters and digits). */
-const SECRET_LIKE_RE = /[A-Za-z0-9+/=_.:-]{16,}/g;
-
 /**
- * Redacts what looks like a secret in a line of diagnostics: values after words such as
- * `secret`, `token`, `password` (`secret=...`, `"sts_token": "..."`, `Bearer ...`) and any
- * long run (16+) of key-like characters that mixes letters and digits (AccessKeys, tokens,
- * JWTs). Words, short numbers and plain paths survive, so the message stays useful.
+ * A short excerpt of the tail of stderr, redacted by {@link redactText} (its module comment
+ * states the rule): values after secret words and long key-like runs are masked; paths,
+ * ARNs, request ids and prose stay readable. Only the kept tail (4 KiB) is ever looked at.
  */
-function redactSecrets(text: string): string {
-  return text
-    .replace(SECRET_ASSIGNMENT_RE, (_m, prefix: string) => `${prefix}[REDACTED]`)
-    .replace(BEARER_RE, (_m, prefix: string) => `${prefix}[REDACTED]`)
-    .replace(SECRET_LIKE_RE, (run) => (/[A-Za-z]/.test(run) && /\d/.test(run) ? '[REDACTED]' : run));
-}
-
 function describeStderr(stderr: Buffer, totalBytes: number): string {
   const text = stderr.toString('utf8').replace(/\s+/g, ' ').trim();
   if (text === '') return '';
-  let excerpt = redactSecrets(text);
+  // A tail cut out of a longer stderr may start inside a secret: redactText drops that piece.
+  let excerpt = redactText(text, { maxChars: STDERR_KEEP_BYTES, cutAtStart: totalBytes > stderr.length });
   if (excerpt.length > STDERR_EXCERPT_CHARS) excerpt = `...${excerpt.slice(-STDERR_EXCERPT_CHARS)}`;
   return `; stderr (${totalBytes} bytes, redacted): ${excerpt}`;
+}
+
+/**
+ * A helper may print any expiration (a typo, a far-future date): no temporary credential
+ * lives longer than 12 h, so the local lifetime is cut to that, with a warning.
+ */
+function clampLifetime(credentials: Credentials, now: number, program: string, logger: Logger | undefined): Credentials {
+  const stated = credentials.expiration?.getTime();
+  if (stated === undefined) return credentials;
+  const { expiresAt, clamped } = clampExpiration(stated, now, MAX_TEMPORARY_LIFETIME_MS);
+  if (!clamped) return credentials;
+  try {
+    logger?.warn?.(
+      `alicred: process ${program} printed an expiration of ${credentials.expiration!.toISOString()} ` +
+        `(lifetime ${Math.round((stated - now) / 1000)} s), longer than the ${MAX_TEMPORARY_LIFETIME_MS / 1000} s any ` +
+        `temporary credential lives; using ${new Date(expiresAt).toISOString()} (${MAX_TEMPORARY_LIFETIME_MS / 1000} s) instead`,
+    );
+  } catch {
+    // A logger that throws must not fail the call.
+  }
+  return createCredentials({
+    accessKeyId: credentials.accessKeyId,
+    accessKeySecret: credentials.accessKeySecret,
+    securityToken: credentials.securityToken,
+    expiration: new Date(expiresAt),
+    source: credentials.source,
+  });
 }
 
 /** Parses the External-mode JSON. Messages name fields, never values. */

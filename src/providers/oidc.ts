@@ -83,6 +83,6 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
       });
       return cache.get(key, () => client.assumeRoleWithOidc(params), { forceRefresh, signal });
     },
-    { name: `oidc ${base.roleArn}`, ...options.refresh },
+    { name: `oidc ${base.roleArn}`, maxLifetimeMs: base.durationSeconds * 1000, ...options.refresh },
   );
 }

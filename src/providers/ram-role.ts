@@ -77,6 +77,6 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
       // The shared load is not tied to one caller's signal: others may be waiting on it.
       return cache.get(key, () => client.assumeRole(identity, params), { forceRefresh, signal });
     },
-    { name: `ram-role ${params.roleArn}`, ...options.refresh },
+    { name: `ram-role ${params.roleArn}`, maxLifetimeMs: params.durationSeconds * 1000, ...options.refresh },
   );
 }
