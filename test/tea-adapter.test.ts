@@ -71,11 +71,67 @@ describe('toTeaCredential', () => {
     const provider = async () =>
       createCredentials({ accessKeyId: `STS.k${++issued}`, accessKeySecret: `s${issued}`, securityToken: `t${issued}`, expiration: new Date(now + 120_000), source: 'x' });
     const tea = legacy(toTeaCredential(provider, { clock: () => now }));
-    expect(await tea.getAccessKeyId()).toBe('STS.k1');
-    expect(await tea.getAccessKeyId()).toBe('STS.k1');
+    const request = async () => [await tea.getAccessKeyId(), await tea.getAccessKeySecret(), await tea.getSecurityToken()];
+    expect(await request()).toEqual(['STS.k1', 's1', 't1']);
+    expect(await request()).toEqual(['STS.k1', 's1', 't1']);
     now += 61_000; // 59 s left: under the one-minute margin
-    expect(await tea.getAccessKeyId()).toBe('STS.k2');
-    expect(await tea.getAccessKeySecret()).toBe('s2');
+    expect(await request()).toEqual(['STS.k2', 's2', 't2']);
+  });
+
+  it('a request between its getters keeps its pair when another request crosses the margin', async () => {
+    let now = Date.UTC(2026, 0, 1);
+    let issued = 0;
+    const provider = async () =>
+      createCredentials({ accessKeyId: `STS.k${++issued}`, accessKeySecret: `s${issued}`, securityToken: `t${issued}`, expiration: new Date(now + 120_000), source: 'x' });
+    const tea = legacy(toTeaCredential(provider, { clock: () => now }));
+    await tea.getAccessKeyId();
+    await tea.getAccessKeySecret();
+    await tea.getSecurityToken(); // a first request takes the snapshot k1
+    now += 59_000; // 61 s left
+    const idA = await tea.getAccessKeyId(); // request A starts
+    now += 2_000; // 59 s left: B's first getter is past the margin
+    const idB = await tea.getAccessKeyId();
+    const secretB = await tea.getAccessKeySecret(); // B even reads ahead of A
+    const secretA = await tea.getAccessKeySecret();
+    const tokenA = await tea.getSecurityToken();
+    const tokenB = await tea.getSecurityToken();
+    expect([idA, secretA, tokenA]).toEqual(['STS.k1', 's1', 't1']);
+    expect([idB, secretB, tokenB]).toEqual(['STS.k1', 's1', 't1']); // still 59 s valid
+    // With no request mid-way, the next one gets the new pair, whole.
+    expect([await tea.getAccessKeyId(), await tea.getAccessKeySecret(), await tea.getSecurityToken()]).toEqual(['STS.k2', 's2', 't2']);
+  });
+
+  it('every interleaving of two requests across the margin gives each a consistent triple', async () => {
+    // All orders of A's and B's three getters (each request's own order fixed), clock moved
+    // past the margin right after A's first getter.
+    const steps = ['A', 'A', 'A', 'B', 'B', 'B'];
+    const orders = new Set<string>();
+    const permute = (rest: string[], acc: string) => {
+      if (rest.length === 0) return orders.add(acc);
+      new Set(rest).forEach((x) => permute(rest.filter((_, i) => i !== rest.indexOf(x)), acc + x));
+    };
+    permute(steps, '');
+    expect(orders.size).toBe(20);
+    for (const order of orders) {
+      let now = Date.UTC(2026, 0, 1);
+      let issued = 0;
+      const provider = async () =>
+        createCredentials({ accessKeyId: `STS.k${++issued}`, accessKeySecret: `s${issued}`, securityToken: `t${issued}`, expiration: new Date(now + 120_000), source: 'x' });
+      const tea = legacy(toTeaCredential(provider, { clock: () => now }));
+      await tea.getAccessKeyId();
+      await tea.getAccessKeySecret();
+      await tea.getSecurityToken(); // a first request takes the snapshot k1
+      now += 59_500; // 60.5 s left
+      const got: Record<string, string[]> = { A: [], B: [] };
+      const getters = [tea.getAccessKeyId, tea.getAccessKeySecret, tea.getSecurityToken];
+      for (const who of order) {
+        const value = await getters[got[who]!.length]!();
+        got[who]!.push(value.replace(/^STS\.k|^s|^t/, ''));
+        if (who === 'A' && got.A!.length === 1) now += 1_000; // 59.5 s left from here on
+      }
+      expect(new Set(got.A).size, `${order}: A ${got.A}`).toBe(1);
+      expect(new Set(got.B).size, `${order}: B ${got.B}`).toBe(1);
+    }
   });
 
   it('does not answer from an expired snapshot', async () => {

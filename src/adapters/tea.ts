@@ -31,8 +31,14 @@ export type TeaCredentialOptions = {
   clock?: () => number;
 };
 
-/** The per-field snapshot is replaced once it has less than this left. */
+/** The legacy getters' snapshot is replaced, when no request is between its getters, once it has less than this left. */
 const STICKY_MARGIN_MS = 60_000;
+/**
+ * Below this much validity the snapshot is replaced even if a request seems to be between
+ * its getters: real getters run back to back within microseconds, so a request "open" for
+ * the 50 s since the sticky margin is one that failed between them and will never finish.
+ */
+const HARD_MARGIN_MS = 10_000;
 
 // Header-safe: the clients put providerName into a signed header.
 const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').slice(0, 64);
@@ -44,10 +50,11 @@ const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').s
  *
  * Current clients call `getCredential()` once per request: one snapshot, never torn. Older
  * clients and the gateway SPI call the deprecated `getAccessKeyId()`, `getAccessKeySecret()`,
- * `getSecurityToken()` one after another: they answer from one snapshot, shared by concurrent
- * requests and replaced (by `getAccessKeyId()`) only when less than a minute of it is left,
- * so a refresh landing between the three calls cannot mix two key pairs. Leave `accessKeyId`/`accessKeySecret` unset in the
- * Config: the clients prefer them over `credential`.
+ * `getSecurityToken()` one after another: they answer from one shared snapshot, which is
+ * replaced (by a `getAccessKeyId()`) once less than a minute of it is left, but never while
+ * another request is between its first and last getter (it is still valid then), so no
+ * interleaving of requests can mix two key pairs. Leave `accessKeyId`/`accessKeySecret`
+ * unset in the Config: the clients prefer them over `credential`.
  *
  * @example
  * ```ts
@@ -61,7 +68,15 @@ const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').s
  */
 export function toTeaCredential(provider: CredentialProvider, options: TeaCredentialOptions = {}): Credential {
   const clock = options.clock ?? Date.now;
+  /** The snapshot the deprecated per-field getters answer from. */
   let snapshot: Credentials | undefined;
+  /**
+   * Requests between their getters: `getAccessKeyId()` calls not yet followed by a
+   * `getSecurityToken()` (every client calls the three in that order). While any is open the
+   * snapshot is not replaced, so no request can read one pair's id and another pair's secret.
+   */
+  let open = 0;
+  let taking: Promise<Credentials> | undefined;
 
   const model = (c: Credentials): TeaCredentialModel => {
     const out: TeaCredentialModel = {
@@ -74,27 +89,51 @@ export function toTeaCredential(provider: CredentialProvider, options: TeaCreden
     return out;
   };
 
-  const take = async (): Promise<Credentials> => (snapshot = await provider());
-  const validFor = (c: Credentials | undefined, ms: number): c is Credentials =>
-    c !== undefined && (c.expiration === undefined || c.expiration.getTime() - clock() > ms);
-  const fromSnapshot = async (): Promise<Credentials> => (validFor(snapshot, 0) ? snapshot! : take());
-  // The per-field snapshot is sticky: concurrent requests share it until it nears expiry, so one
-  // request's getAccessKeyId() cannot swap the pair under another request's later getters.
-  let taking: Promise<Credentials> | undefined;
-  const stickySnapshot = async (): Promise<Credentials> => {
-    if (validFor(snapshot, STICKY_MARGIN_MS)) return snapshot;
-    // Concurrent first calls share one take, so they all see the same snapshot.
-    taking ??= take().finally(() => {
-      taking = undefined;
-    });
+  const left = (c: Credentials): number => (c.expiration === undefined ? Number.POSITIVE_INFINITY : c.expiration.getTime() - clock());
+
+  /** Replaces the snapshot (concurrent callers share one provider call). Anything open on the old one is over. */
+  const replace = (): Promise<Credentials> => {
+    taking ??= provider()
+      .then((c) => {
+        snapshot = c;
+        open = 0;
+        return c;
+      })
+      .finally(() => {
+        taking = undefined;
+      });
     return taking;
+  };
+
+  /** The snapshot for a request's first getter: kept while usable and while another request is mid-way. */
+  const forNewRequest = async (): Promise<Credentials> => {
+    const current = taking === undefined ? snapshot : undefined;
+    if (current !== undefined) {
+      const ms = left(current);
+      if (ms > STICKY_MARGIN_MS || (open > 0 && ms > HARD_MARGIN_MS)) return current;
+    }
+    return replace();
+  };
+
+  /** The snapshot for a request's later getters: the one its id came from, unless it has expired. */
+  const forSameRequest = async (): Promise<Credentials> => {
+    const current = snapshot;
+    return current !== undefined && left(current) > 0 ? current : replace();
   };
 
   const adapter = {
     getCredential: async () => model(await provider()),
-    getAccessKeyId: async () => (await stickySnapshot()).accessKeyId,
-    getAccessKeySecret: async () => (await fromSnapshot()).accessKeySecret,
-    getSecurityToken: async () => (await fromSnapshot()).securityToken ?? '',
+    getAccessKeyId: async () => {
+      const c = await forNewRequest();
+      open++;
+      return c.accessKeyId;
+    },
+    getAccessKeySecret: async () => (await forSameRequest()).accessKeySecret,
+    getSecurityToken: async () => {
+      const c = await forSameRequest();
+      open = Math.max(0, open - 1);
+      return c.securityToken ?? '';
+    },
     // Synchronous in the official interface; an AccessKey credential has no bearer token.
     getBearerToken: () => '',
     getType: () => (snapshot === undefined || snapshot.securityToken ? 'sts' : 'access_key'),
