@@ -1,8 +1,11 @@
 // Builds the three entries (alicred, alicred/node, alicred/testing) as ESM, CJS and types.
-import { copyFile } from 'node:fs/promises';
+import { copyFile, rm } from 'node:fs/promises';
 import typescript from '@rollup/plugin-typescript';
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { dts } from 'rollup-plugin-dts';
+
+// Start from an empty dist/: chunk names carry hashes, and old ones would otherwise be packed too.
+await rm('dist', { recursive: true, force: true });
 
 const input = {
   index: 'src/index.ts',
@@ -15,7 +18,8 @@ const ts = () =>
   typescript({
     tsconfig: './tsconfig.json',
     include: ['src/**/*.ts'],
-    compilerOptions: { noEmit: false, declaration: false, outDir: undefined, sourceMap: true },
+    // inlineSources: the maps carry the TypeScript they point at (src/ is not shipped).
+    compilerOptions: { noEmit: false, declaration: false, outDir: undefined, sourceMap: true, inlineSources: true },
     noEmitOnError: true,
   });
 

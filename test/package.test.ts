@@ -137,6 +137,34 @@ describe('consumers', () => {
   });
 });
 
+describe('npm pack', () => {
+  it('a fresh clone packs the build (prepack), LICENSE, and source maps that carry their sources', async () => {
+    const clone = await mkdtemp(join(tmpdir(), 'alicred-pack-'));
+    try {
+      await run('git', ['clone', '--quiet', '--no-hardlinks', root, clone], { timeout: 60_000 });
+      await symlink(join(root, 'node_modules'), join(clone, 'node_modules'), 'dir');
+      const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+      const { stdout } = await run(npm, ['pack', '--dry-run', '--json', '--ignore-scripts=false'], { cwd: clone, timeout: 180_000, maxBuffer: 16 * 1024 * 1024 });
+      const files = (JSON.parse(stdout.slice(stdout.indexOf('['))) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+      for (const name of entries) {
+        for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) expect(files, `dist/${name}.${ext}`).toContain(`dist/${name}.${ext}`);
+      }
+      expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json']));
+      expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([]);
+      const license = await readFile(join(clone, 'LICENSE'), 'utf8');
+      expect(license).toMatch(/MIT License/);
+      // Every map either ships the text of each source it names, or is not shipped at all.
+      for (const map of files.filter((f) => f.endsWith('.map'))) {
+        const parsed = JSON.parse(await readFile(join(clone, map), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+        expect(parsed.sourcesContent?.length, map).toBe(parsed.sources.length);
+        expect(parsed.sourcesContent!.every((c) => typeof c === 'string' && c.length > 0), map).toBe(true);
+      }
+    } finally {
+      await rm(clone, { recursive: true, force: true });
+    }
+  }, 240_000);
+});
+
 describe('universal entry', () => {
   it('bundles for the browser with esbuild, with no Node built-in in its graph', async () => {
     const result = await build({
