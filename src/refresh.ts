@@ -24,6 +24,7 @@ import { normalizeCredentials, type Credentials } from './credentials.js';
 import { ConfigError, CredentialsError, CredentialsProviderError, isCredentialsError, messageOf } from './errors.js';
 import { raceAbort, unrefTimeout } from './internal/abort.js';
 import { isNetworkFailure } from './internal/network-error.js';
+import { sanitizeError, sanitizeText } from './internal/redact.js';
 import { checkMinValidity, checkRefreshOptions } from './refresh-options.js';
 import type { CredentialProvider, Logger, ProviderCallOptions } from './types.js';
 
@@ -442,8 +443,23 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     return fresh;
   }
 
+  /**
+   * The error callers and observers see: alicred's own as they are; anything else wrapped, with
+   * URL queries stripped from its message and a sanitized stand-in as its cause (a foreign
+   * error may quote a request URL with a token in it, and `util.inspect` prints causes).
+   */
+  function typedError(error: unknown): CredentialsError {
+    if (isCredentialsError(error)) return error;
+    return new CredentialsError(`Could not refresh credentials from ${name()}: ${sanitizeText(messageOf(error), [], 500)}`, {
+      code: 'RefreshFailed',
+      cause: sanitizeError(error, []),
+      retryable: isRetryableError(error),
+    });
+  }
+
   /** Records a failure, keeps a usable value, and returns the error to throw. */
-  function onFailure(error: unknown): unknown {
+  function onFailure(raw: unknown): unknown {
+    const error = typedError(raw);
     failures++;
     const current = entry;
     const left = current ? remaining(current) : Number.NEGATIVE_INFINITY;
@@ -464,16 +480,9 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       if (current) entry = undefined; // expired: drop it so nothing can hand it out
       emit({ type: 'refresh-failed', error, servingCached: false, retryInMs: undefined });
     }
-    const typed = isCredentialsError(error)
-      ? error
-      : new CredentialsError(`Could not refresh credentials from ${name()}: ${messageOf(error)}`, {
-          code: 'RefreshFailed',
-          cause: error,
-          retryable: isRetryableError(error),
-        });
-    lastError = entry ? typed : undefined;
+    lastError = entry ? error : undefined;
     unmetDemandMs = entry ? 0 : Number.POSITIVE_INFINITY;
-    return typed;
+    return error;
   }
 
   /** Starts a refresh, or joins the one already running (single-flight). */

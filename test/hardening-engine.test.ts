@@ -350,6 +350,29 @@ describe('item 8: what a source returns or throws is checked', () => {
   });
 });
 
+describe('item 5: foreign errors reach callers and observers without secrets', () => {
+  it('strips URL queries from the message and replaces the cause by a sanitized stand-in', async () => {
+    const events: RefreshEvent[] = [];
+    const provider = refreshing(
+      async () => {
+        const inner = new TypeError(`connect ECONNREFUSED for https://vend.example/creds?token=${TOKEN}`);
+        throw new Error(`GET https://user:${SECRET}@vend.example/creds?token=${TOKEN} failed`, { cause: inner });
+      },
+      { retry: false, onEvent: (e) => events.push(e) },
+    );
+    const e = (await provider().catch((x: unknown) => x)) as CredentialsError;
+    expect(e.code).toBe('RefreshFailed');
+    expect(e.message).toContain('https://vend.example/creds?…');
+    for (const printed of [inspect(e, { depth: 10 }), String(e), JSON.stringify(e), inspect(events, { depth: 10 })]) {
+      expect(printed).not.toContain(TOKEN);
+      expect(printed).not.toContain(SECRET);
+    }
+    const failed = events.find((x) => x.type === 'refresh-failed') as Extract<RefreshEvent, { type: 'refresh-failed' }>;
+    expect(failed.error).toBe(e);
+    expect((e.cause as Error).cause).toBeInstanceOf(Error); // the chain is kept, sanitized
+  });
+});
+
 describe('item 12: only real network failures are retried', () => {
   it('classifies by shape, not by class', () => {
     expect(isRetryableError(new TypeError('fetch failed'))).toBe(true);
