@@ -1,6 +1,39 @@
 import { normalizeCredentials, type Credentials } from './credentials.js';
 import { ConfigError, CredentialsChainError, CredentialsProviderError, saysTryNext, type ChainAttempt } from './errors.js';
-import type { CredentialProvider } from './types.js';
+import type { CredentialProvider, ProviderCallOptions } from './types.js';
+
+/** A provider made by {@link chain}: also `peek()` and `close()`, like a refreshing provider. */
+export type ChainProvider = CredentialProvider & {
+  /**
+   * The `peek()` of the link that answered last (for a link without one, what it returned,
+   * unless that has expired); `undefined` before any answer. Synchronous, no I/O, never an
+   * expired value.
+   */
+  peek(): Credentials | undefined;
+  /** Calls `close()` on every link that has one (stops their timers). */
+  close(): void;
+};
+
+/** How {@link createChain} behaves; `chain()` uses the defaults. */
+export type ChainOptions = {
+  /** Name of the chain in its errors. Default `chain`. */
+  name?: string;
+  /** Names of the links, for the error that lists them. Default: the error's provider, or the function's name. */
+  linkNames?: readonly string[];
+  /**
+   * Ask the link that answered last first, and go back to the full walk only when it fails
+   * or `forceRefresh` is asked. A warm call then costs what that link's cache costs, and a
+   * profile file that turns bad mid-run does not break a process served by a later link.
+   * Default false: every call walks the chain from the start.
+   */
+  rememberLastLink?: boolean;
+};
+
+type Peekable = CredentialProvider & { peek(): Credentials | undefined };
+type Closable = CredentialProvider & { close(): void };
+const hasPeek = (p: CredentialProvider): p is Peekable => typeof (p as { peek?: unknown }).peek === 'function';
+const hasClose = (p: CredentialProvider): p is Closable => typeof (p as { close?: unknown }).close === 'function';
+const isErrorLike = (e: unknown): boolean => e instanceof Error || Object.prototype.toString.call(e) === '[object Error]';
 
 /**
  * Tries providers in order; the first that yields credentials wins.
@@ -21,44 +54,98 @@ import type { CredentialProvider } from './types.js';
  * const provider = chain(fromEnv(), fromStatic({ accessKeyId: 'LTAI...', accessKeySecret: '...' }));
  * const creds = await provider();
  * console.log(creds.source); // 'env' when the variables are set, else 'static'
+ * provider.peek();           // the same credentials, synchronously
+ * provider.close();          // closes every link that has close()
  * ```
  */
-export function chain(...providers: CredentialProvider[]): CredentialProvider {
-  providers.forEach((p, i) => {
-    if (typeof p !== 'function') {
-      throw new ConfigError(`chain: link ${i + 1} is not a provider function`, { provider: 'chain', field: `providers[${i}]` });
-    }
-  });
-  return async function chainProvider(options) {
-    const attempts: ChainAttempt[] = [];
-    for (const provider of providers) {
-      options?.signal?.throwIfAborted();
-      const name = providerName(provider);
-      let value: unknown;
-      try {
-        value = await provider(options);
-      } catch (error) {
-        if (saysTryNext(error)) {
-          attempts.push({ provider: typeof error.provider === 'string' && error.provider !== 'unknown' ? error.provider : name, error });
-          continue;
-        }
-        if (error instanceof Error || Object.prototype.toString.call(error) === '[object Error]') throw error;
-        throw new CredentialsProviderError(
-          `chain: ${name} failed by throwing a ${error === null ? 'null' : typeof error} instead of an Error (its value is not shown)`,
-          { provider: name, code: 'NonErrorThrown' },
-        );
-      }
-      return normalizeCredentials(value, name, (reason) =>
-        new CredentialsProviderError(`chain: ${name} returned something that is not usable credentials: ${reason}`, {
-          provider: name,
-          code: 'InvalidCredentials',
-        }),
-      ) as Credentials;
-    }
-    throw new CredentialsChainError(attempts);
-  };
+export function chain(...providers: CredentialProvider[]): ChainProvider {
+  return createChain(providers);
 }
 
-function providerName(provider: CredentialProvider): string {
-  return provider.name || 'anonymous provider';
+/**
+ * {@link chain} with options: link names for its errors, and whether to ask the link that
+ * answered last first (`defaultProvider` does).
+ *
+ * @example
+ * ```ts
+ * import { createChain, fromEnv, fromStatic } from 'alicred';
+ * const provider = createChain([fromEnv(), fromStatic({ accessKeyId: 'LTAI...', accessKeySecret: '...' })], {
+ *   name: 'app', linkNames: ['env', 'static'], rememberLastLink: true,
+ * });
+ * ```
+ */
+export function createChain(providers: readonly CredentialProvider[], options: ChainOptions = {}): ChainProvider {
+  const name = options.name ?? 'chain';
+  providers.forEach((p, i) => {
+    if (typeof p !== 'function') {
+      throw new ConfigError(`${name}: link ${i + 1} is not a provider function`, { provider: name, field: `providers[${i}]` });
+    }
+  });
+  const links = providers.map((provider, i) => ({ provider, name: options.linkNames?.[i] ?? (provider.name || 'anonymous provider') }));
+  let answered: { link: (typeof links)[number]; credentials: Credentials } | undefined;
+
+  async function ask(link: (typeof links)[number], callOptions: ProviderCallOptions | undefined): Promise<Credentials> {
+    let value: unknown;
+    try {
+      value = await link.provider(callOptions);
+    } catch (error) {
+      if (saysTryNext(error) || isErrorLike(error)) throw error;
+      throw new CredentialsProviderError(
+        `${name}: ${link.name} failed by throwing a ${error === null ? 'null' : typeof error} instead of an Error (its value is not shown)`,
+        { provider: link.name, code: 'NonErrorThrown' },
+      );
+    }
+    const credentials = normalizeCredentials(value, link.name, (reason) =>
+      new CredentialsProviderError(`${name}: ${link.name} returned something that is not usable credentials: ${reason}`, {
+        provider: link.name,
+        code: 'InvalidCredentials',
+      }),
+    );
+    answered = { link, credentials };
+    return credentials;
+  }
+
+  async function walk(callOptions: ProviderCallOptions | undefined): Promise<Credentials> {
+    const attempts: ChainAttempt[] = [];
+    for (const link of links) {
+      callOptions?.signal?.throwIfAborted();
+      try {
+        return await ask(link, callOptions);
+      } catch (error) {
+        if (!saysTryNext(error)) throw error;
+        const reported = options.linkNames ? link.name : typeof error.provider === 'string' && error.provider !== 'unknown' ? error.provider : link.name;
+        attempts.push({ provider: reported, error });
+      }
+    }
+    answered = undefined;
+    throw new CredentialsChainError(attempts, name);
+  }
+
+  async function provider(callOptions?: ProviderCallOptions): Promise<Credentials> {
+    const last = answered;
+    if (options.rememberLastLink && last && !callOptions?.forceRefresh) {
+      try {
+        return await ask(last.link, callOptions);
+      } catch (error) {
+        answered = undefined; // never pinned after a failure
+        // The link stopped being configured (e.g. variables removed): look further at once.
+        if (!saysTryNext(error)) throw error;
+      }
+    }
+    return walk(callOptions);
+  }
+
+  function peek(): Credentials | undefined {
+    const last = answered;
+    if (!last) return undefined;
+    if (hasPeek(last.link.provider)) return last.link.provider.peek();
+    const expiration = last.credentials.expiration;
+    return expiration === undefined || expiration.getTime() > Date.now() ? last.credentials : undefined;
+  }
+
+  function close(): void {
+    for (const link of links) if (hasClose(link.provider)) link.provider.close();
+  }
+
+  return Object.assign(provider, { peek, close });
 }

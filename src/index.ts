@@ -26,7 +26,8 @@ export type {
 } from './errors.js';
 export { refreshing, isRetryableError, defaultAdvisoryWindow, defaultMandatoryWindow } from './refresh.js';
 export type { RefreshingProvider, RefreshOptions, RefreshEvent, WindowSize } from './refresh.js';
-export { chain } from './chain.js';
+export { chain, createChain } from './chain.js';
+export type { ChainProvider, ChainOptions } from './chain.js';
 export { createStsCache, defaultStsCache, stsCacheKey } from './cache.js';
 export type { StsCache, StsCacheOptions, StsCacheKeyInput } from './cache.js';
 export { fromStatic } from './providers/static.js';

@@ -1,5 +1,6 @@
+import { createChain, type ChainProvider } from '../chain.js';
 import type { Credentials } from '../credentials.js';
-import { ConfigError, CredentialsChainError, CredentialsProviderError, messageOf, saysTryNext, type ChainAttempt } from '../errors.js';
+import { ConfigError, CredentialsProviderError, messageOf, saysTryNext } from '../errors.js';
 import { fromCredentialsUri } from '../providers/credentials-uri.js';
 import { fromEcsMetadata } from '../providers/ecs-metadata.js';
 import { fromEnv, processEnv } from '../providers/env.js';
@@ -21,10 +22,6 @@ export type DefaultProviderOptions = NodeSourceOptions & {
 };
 
 type Link = { readonly name: string; readonly provider: CredentialProvider };
-
-const hasClose = (p: CredentialProvider): p is CredentialProvider & { close(): void } =>
-  typeof (p as { close?: unknown }).close === 'function';
-const hasPeek = (p: CredentialProvider): p is RefreshingProvider => typeof (p as { peek?: unknown }).peek === 'function';
 
 /**
  * The default chain, the same order as @alicloud/credentials and the other official
@@ -53,7 +50,7 @@ const hasPeek = (p: CredentialProvider): p is RefreshingProvider => typeof (p as
  * provider.close();
  * ```
  */
-export function defaultProvider(options: DefaultProviderOptions = {}): RefreshingProvider {
+export function defaultProvider(options: DefaultProviderOptions = {}): ChainProvider {
   const env = options.env ?? processEnv() ?? {};
   const shared = { env, homedir: options.homedir, logger: options.logger, sts: options.sts, refresh: options.refresh };
   // Off ECS the metadata address does not answer: no retries here, so the chain moves on
@@ -67,58 +64,10 @@ export function defaultProvider(options: DefaultProviderOptions = {}): Refreshin
     { name: 'ecs-metadata', provider: ecsLink(ecs, env) },
     { name: 'credentials-uri', provider: fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh }) },
   ];
-  const closers = links.map((l) => l.provider).filter(hasClose);
-
-  let answered: { link: Link; credentials: Credentials } | undefined;
-
-  async function resolve(callOptions: ProviderCallOptions | undefined): Promise<Credentials> {
-    const attempts: ChainAttempt[] = [];
-    for (const link of links) {
-      callOptions?.signal?.throwIfAborted();
-      try {
-        const credentials = await link.provider(callOptions);
-        answered = { link, credentials };
-        return credentials;
-      } catch (error) {
-        if (saysTryNext(error)) {
-          attempts.push({ provider: link.name, error });
-          continue;
-        }
-        throw error;
-      }
-    }
-    throw new CredentialsChainError(attempts, 'default');
-  }
-
-  async function provider(callOptions?: ProviderCallOptions): Promise<Credentials> {
-    const last = answered;
-    if (last && !callOptions?.forceRefresh) {
-      try {
-        const credentials = await last.link.provider(callOptions);
-        answered = { link: last.link, credentials };
-        return credentials;
-      } catch (error) {
-        answered = undefined; // never pinned after a failure
-        // The link stopped being configured (e.g. variables removed): look further at once.
-        if (!saysTryNext(error)) throw error;
-      }
-    }
-    return resolve(callOptions);
-  }
-
-  function peek(): Credentials | undefined {
-    const last = answered;
-    if (!last) return undefined;
-    if (hasPeek(last.link.provider)) return last.link.provider.peek();
-    // Non-expiring keys (env, static profiles) stay valid until the next call says otherwise.
-    return last.credentials.expiration === undefined ? last.credentials : undefined;
-  }
-
-  function close(): void {
-    for (const p of closers) p.close();
-  }
-
-  return Object.assign(provider, { peek, close });
+  return createChain(
+    links.map((l) => l.provider),
+    { name: 'default', linkNames: links.map((l) => l.name), rememberLastLink: true },
+  );
 }
 
 /**
