@@ -8,28 +8,20 @@ import { join } from 'node:path';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
 import type { RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
+import { lineOf, parseCliFile, type CliFile, type CliProfile } from './cli-file.js';
 import type { NodeSourceOptions } from './options.js';
 import {
   buildSpec,
-  choose,
   compact,
-  envFlag,
-  envOf,
-  envValue,
-  expandHome,
-  homeOf,
-  lineColumnAt,
-  loadProfileFile,
-  parseJsonFile,
+  MAX_ROLE_CHAIN_HOPS,
   ProviderMemo,
-  scanJson,
   specDigest,
   type BuildContext,
-  type Choice,
   type Locate,
   type ProfileSpec,
   type StsOverrides,
-} from './profile-file.js';
+} from './profile-build.js';
+import { choose, envFlag, envOf, envValue, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
 
 const PROVIDER = 'cli-profile';
 
@@ -59,57 +51,6 @@ export type FromCliProfileOptions = NodeSourceOptions & {
   /** The config file (a leading `~` is expanded). Default: env ALIBABA_CLOUD_CONFIG_FILE, else `~/.aliyun/config.json`. */
   file?: string;
 };
-
-type CliProfile = Record<string, unknown>;
-
-type CliFile = {
-  readonly text: string;
-  readonly current: string | undefined;
-  /** Profiles by name (the first of a name wins, as in the CLI), with their index. */
-  readonly byName: Map<string, { index: number; profile: CliProfile }>;
-  /** Key offsets, computed on the first error only. */
-  positions?: Map<string, number>;
-};
-
-function parseCliFile(text: string, file: string): CliFile {
-  const data = parseJsonFile(text, file, PROVIDER);
-  const shapeError = (what: string, path: (string | number)[], field: string): ConfigError => {
-    const scan = scanJson(text);
-    const offset = scan.ok ? scan.at.get(JSON.stringify(path)) : undefined;
-    const line = offset === undefined ? 1 : lineColumnAt(text, offset).line;
-    return new ConfigError(`${PROVIDER}: ${file}: ${what} (line ${line})`, { provider: PROVIDER, file, line, field });
-  };
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    throw shapeError('the top level must be an object {"current": …, "profiles": […]}', [], 'profiles');
-  }
-  const top = data as Record<string, unknown>;
-  const current = top.current;
-  if (current !== undefined && current !== null && typeof current !== 'string') throw shapeError('"current" must be a string', ['current'], 'current');
-  const profiles = top.profiles ?? [];
-  if (!Array.isArray(profiles)) throw shapeError('"profiles" must be an array', ['profiles'], 'profiles');
-  const byName = new Map<string, { index: number; profile: CliProfile }>();
-  profiles.forEach((profile: unknown, index) => {
-    if (typeof profile !== 'object' || profile === null || Array.isArray(profile)) {
-      throw shapeError(`profiles[${index}] must be an object`, ['profiles', index], `profiles[${index}]`);
-    }
-    const name = (profile as CliProfile).name;
-    if (typeof name !== 'string' || name === '') {
-      throw shapeError(`profiles[${index}] has no "name"`, ['profiles', index], 'name');
-    }
-    if (!byName.has(name)) byName.set(name, { index, profile: profile as CliProfile });
-  });
-  return { text, current: typeof current === 'string' && current.trim() !== '' ? current.trim() : undefined, byName };
-}
-
-/** Line of a JSON path in the file (computed once per parsed file, on error paths only). */
-function lineOf(file: CliFile, path: (string | number)[]): number | undefined {
-  if (!file.positions) {
-    const scan = scanJson(file.text);
-    file.positions = scan.ok ? scan.at : new Map();
-  }
-  const offset = file.positions.get(JSON.stringify(path));
-  return offset === undefined ? undefined : lineColumnAt(file.text, offset).line;
-}
 
 /** The CLI's mode names; matched case-insensitively, as `NormalizeMode` does. */
 const MODES = [
@@ -152,6 +93,8 @@ const KEY_OF_FIELD: Record<string, string> = {
   externalId: 'external_id',
   oidcProviderArn: 'oidc_provider_arn',
   tokenFile: 'oidc_token_file',
+  token: 'oidc_token_file',
+  oidcToken: 'oidc_token_file',
   roleName: 'ram_role_name',
   uri: 'credentials_uri',
   command: 'process_command',
@@ -161,7 +104,23 @@ const KEY_OF_FIELD: Record<string, string> = {
   durationSeconds: 'expired_seconds',
 };
 
-/** Resolves profiles of one file into specs, following source_profile links. */
+/** A profile's values, read with errors naming the key and its line. */
+type Fields = {
+  readonly p: CliProfile;
+  str(key: string): string | undefined;
+  need(key: string, because: string): string;
+  seconds(): number | undefined;
+  sts(): StsOverrides;
+};
+
+/** Names for messages: each cut to 40 characters, the list abbreviated past 8. */
+function describeChain(names: readonly string[]): string {
+  const short = names.map((n) => (n.length > 40 ? `${n.slice(0, 37)}...` : n));
+  if (short.length <= 8) return short.join(' -> ');
+  return [...short.slice(0, 4), `… (${short.length - 6} more)`, ...short.slice(-2)].join(' -> ');
+}
+
+/** Resolves profiles of one file into specs, following source_profile links (iteratively). */
 class Resolver {
   /** Each spec's build context (the links of a chain come from different profiles). */
   readonly contexts = new Map<ProfileSpec, BuildContext>();
@@ -173,9 +132,15 @@ class Resolver {
     private readonly env: ReturnType<typeof envOf>,
   ) {}
 
+  /** Line of the profile itself (its `name`, else the array element). */
+  private profileLine(name: string): number | undefined {
+    const entry = this.file.byName.get(name);
+    return entry ? (lineOf(this.file, ['profiles', entry.index, 'name']) ?? lineOf(this.file, ['profiles', entry.index])) : undefined;
+  }
+
   error(name: string, key: string, what: string): ConfigError {
     const entry = this.file.byName.get(name);
-    const line = entry ? (lineOf(this.file, ['profiles', entry.index, key]) ?? lineOf(this.file, ['profiles', entry.index, 'name'])) : undefined;
+    const line = entry ? (lineOf(this.file, ['profiles', entry.index, key]) ?? this.profileLine(name)) : undefined;
     const at = line === undefined ? '' : ` (line ${line})`;
     return new ConfigError(`${PROVIDER}: profile '${name}' in ${this.path}: ${key}${at} ${what}`, {
       provider: PROVIDER,
@@ -185,10 +150,8 @@ class Resolver {
     });
   }
 
-  /** The spec of profile `name`; `visited` lists the profiles that led here (cycle detection). */
-  resolve(name: string, visited: string[]): ProfileSpec {
-    const entry = this.file.byName.get(name)!;
-    const p = entry.profile;
+  private fields(name: string): Fields {
+    const p = this.file.byName.get(name)!.profile;
     const str = (key: string): string | undefined => {
       const v = p[key];
       if (v === undefined || v === null) return undefined;
@@ -218,8 +181,67 @@ class Resolver {
       throw this.error(name, key, 'must be true or false');
     };
     const sts = (): StsOverrides => compact({ endpoint: str('sts_endpoint'), region: str('sts_region'), vpc: bool('enable_vpc') });
+    return { p, str, need, seconds, sts };
+  }
 
-    const mode = this.modeOf(name, p, str);
+  /**
+   * The spec of profile `name`. ChainableRamRoleArn links are walked first, each checked
+   * (cycles, missing profiles, at most {@link MAX_ROLE_CHAIN_HOPS} hops), then the specs
+   * are made from the innermost profile outwards: no recursion, whatever the file says.
+   */
+  resolve(name: string): ProfileSpec {
+    const chain = [name];
+    const seen = new Set(chain);
+    for (;;) {
+      const current = chain[chain.length - 1]!;
+      const f = this.fields(current);
+      if (this.modeOf(current, f) !== 'ChainableRamRoleArn') break;
+      const because = 'for mode ChainableRamRoleArn';
+      const sourceName = f.need('source_profile', because);
+      if (seen.has(sourceName)) {
+        throw this.error(current, 'source_profile', `makes a cycle: ${describeChain([...chain, sourceName])}`);
+      }
+      if (!this.file.byName.has(sourceName)) throw this.error(current, 'source_profile', `names profile '${sourceName}', which is not in the file`);
+      f.need('ram_role_arn', because);
+      if (chain.length > MAX_ROLE_CHAIN_HOPS) throw this.tooLong(current, chain, sourceName);
+      chain.push(sourceName);
+      seen.add(sourceName);
+    }
+    let spec = this.single(chain[chain.length - 1]!);
+    for (let i = chain.length - 2; i >= 0; i--) {
+      const f = this.fields(chain[i]!);
+      spec = this.role(spec, f.need('ram_role_arn', 'for mode ChainableRamRoleArn'), f);
+      this.contexts.set(spec, this.context(chain[i]!));
+    }
+    return spec;
+  }
+
+  /** The error for a chain past the cap, naming all of it (measured without building anything). */
+  private tooLong(current: string, chain: readonly string[], next: string): ConfigError {
+    const names = [...chain];
+    const seen = new Set(names);
+    let cycle = false;
+    for (let n: string | undefined = next; n !== undefined; ) {
+      names.push(n);
+      if (seen.has(n)) {
+        cycle = true;
+        break;
+      }
+      seen.add(n);
+      const p: CliProfile | undefined = this.file.byName.get(n)?.profile;
+      const mode: string = typeof p?.mode === 'string' ? p.mode.trim().toLowerCase() : '';
+      const source: unknown = p?.source_profile;
+      n = mode === 'chainableramrolearn' && typeof source === 'string' && source.trim() !== '' ? source.trim() : undefined;
+    }
+    const what = cycle ? `a chain that makes a cycle (${describeChain(names)})` : `a chain of ${names.length - 1} hops (${describeChain(names)})`;
+    return this.error(current, 'source_profile', `is hop ${chain.length} of ${what}; at most ${MAX_ROLE_CHAIN_HOPS} source_profile hops are allowed`);
+  }
+
+  /** The spec of a profile that is not a ChainableRamRoleArn link. */
+  private single(name: string): ProfileSpec {
+    const f = this.fields(name);
+    const { str, need } = f;
+    const mode = this.modeOf(name, f);
     const because = `for mode ${mode}`;
     let spec: ProfileSpec;
     switch (mode) {
@@ -237,18 +259,7 @@ class Resolver {
       case 'RamRoleArn': {
         const source: ProfileSpec = { kind: 'static', accessKeyId: need('access_key_id', because), accessKeySecret: need('access_key_secret', because) };
         this.contexts.set(source, this.context(name));
-        spec = this.role(source, need('ram_role_arn', because), str, seconds(), sts());
-        break;
-      }
-      case 'ChainableRamRoleArn': {
-        const sourceName = need('source_profile', because);
-        const chain = [...visited, name];
-        if (chain.includes(sourceName)) {
-          throw this.error(name, 'source_profile', `makes a cycle: ${[...chain, sourceName].join(' -> ')}`);
-        }
-        if (!this.file.byName.has(sourceName)) throw this.error(name, 'source_profile', `names profile '${sourceName}', which is not in the file`);
-        const roleArn = need('ram_role_arn', because);
-        spec = this.role(this.resolve(sourceName, chain), roleArn, str, seconds(), sts());
+        spec = this.role(source, need('ram_role_arn', because), f);
         break;
       }
       case 'EcsRamRole':
@@ -263,8 +274,8 @@ class Resolver {
           // Python's CLI-profile provider reads role_session_name; the CLI writes ram_session_name.
           roleSessionName: str('ram_session_name') ?? str('role_session_name'),
           policy: str('policy'),
-          durationSeconds: seconds(),
-          sts: sts(),
+          durationSeconds: f.seconds(),
+          sts: f.sts(),
         });
         break;
       case 'External':
@@ -289,26 +300,21 @@ class Resolver {
     return spec;
   }
 
-  private role(
-    source: ProfileSpec,
-    roleArn: string,
-    str: (key: string) => string | undefined,
-    durationSeconds: number | undefined,
-    sts: StsOverrides,
-  ): ProfileSpec {
+  private role(source: ProfileSpec, roleArn: string, f: Fields): ProfileSpec {
     return compact({
       kind: 'ram-role' as const,
       source,
       roleArn,
-      roleSessionName: str('ram_session_name'),
-      policy: str('policy'),
-      durationSeconds,
-      externalId: str('external_id'),
-      sts,
+      roleSessionName: f.str('ram_session_name'),
+      policy: f.str('policy'),
+      durationSeconds: f.seconds(),
+      externalId: f.str('external_id'),
+      sts: f.sts(),
     });
   }
 
-  private modeOf(name: string, p: CliProfile, str: (key: string) => string | undefined): Mode {
+  private modeOf(name: string, f: Fields): Mode {
+    const { p, str } = f;
     const raw = p.mode;
     if (raw !== undefined && raw !== null && typeof raw !== 'string') throw this.error(name, 'mode', 'must be a string');
     if (typeof raw === 'string' && raw.trim() !== '') {
@@ -340,14 +346,24 @@ class Resolver {
     }
   }
 
+  /** Which key a spec field came from in profile `p` (the CLI has aliases and env fallbacks). */
+  private keyOf(field: string, p: CliProfile): string | undefined {
+    const filled = (key: string) => p[key] !== undefined && p[key] !== null && p[key] !== '' && p[key] !== 0;
+    if (field === 'durationSeconds') return filled('expired_seconds') || !filled('duration_seconds') ? 'expired_seconds' : 'duration_seconds';
+    if (field === 'roleSessionName' && !filled('ram_session_name') && filled('role_session_name')) return 'role_session_name';
+    if (field === 'uri' && !filled('credentials_uri')) return ENV_CREDENTIALS_URI;
+    return KEY_OF_FIELD[field] ?? (field in p ? field : undefined);
+  }
+
   private context(name: string): BuildContext {
     const entry = this.file.byName.get(name)!;
+    const line = this.profileLine(name);
     const locate: Locate = (field) => {
-      const key = KEY_OF_FIELD[field] ?? field;
-      const line = lineOf(this.file, ['profiles', entry.index, key]) ?? lineOf(this.file, ['profiles', entry.index, 'name']);
-      return { field: key, line };
+      const key = this.keyOf(field, entry.profile);
+      if (key === undefined) return undefined;
+      return { field: key, line: lineOf(this.file, ['profiles', entry.index, key]) ?? line };
     };
-    return { provider: PROVIDER, file: this.path, describe: `profile '${name}'`, locate, options: this.options, env: this.env };
+    return { provider: PROVIDER, file: this.path, describe: `profile '${name}'`, line, locate, options: this.options, env: this.env };
   }
 }
 
@@ -405,7 +421,7 @@ export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingP
       name: 'default',
     }));
     const path = expandHome(fileChoice.value, home);
-    const loaded = await loadProfileFile(path, PROVIDER, (text) => parseCliFile(text, path), { provider: PROVIDER, logger: options.logger });
+    const loaded = await loadProfileFile(path, PROVIDER, (text) => parseCliFile(text, path, PROVIDER), { provider: PROVIDER, logger: options.logger });
     if (!loaded) {
       if (fileChoice.from === 'default') {
         throw new CredentialsProviderError(`${PROVIDER}: ${path} does not exist`, { provider: PROVIDER, tryNext: true });
@@ -439,7 +455,7 @@ export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingP
     }
 
     const resolver = new Resolver(file, path, options, env);
-    const spec = resolver.resolve(name, []);
+    const spec = resolver.resolve(name);
     const provider = memo.get(`${path}\0${name}`, specDigest(spec), () => buildSpec(spec, resolver.contexts.get(spec)!, resolver.contexts));
     return memo.call(provider, callOptions);
   }

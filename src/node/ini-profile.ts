@@ -5,27 +5,22 @@
  *
  * @module
  */
-import ini from 'ini';
 import { join } from 'node:path';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
 import type { RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
+import { checkIniProfile, parseIniFile, valuesOf, type IniFile, type IniSection } from './ini-file.js';
 import type { NodeSourceOptions } from './options.js';
 import {
   buildSpec,
-  choose,
   compact,
-  envOf,
-  expandHome,
-  homeOf,
-  loadProfileFile,
   ProviderMemo,
   specDigest,
   type BuildContext,
-  type Choice,
   type ProfileSpec,
   type StsOverrides,
-} from './profile-file.js';
+} from './profile-build.js';
+import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
 
 const PROVIDER = 'ini-profile';
 
@@ -56,70 +51,6 @@ export type FromIniProfileOptions = NodeSourceOptions & {
   file?: string;
 };
 
-/** One `[section]` of the file. */
-type IniSection = {
-  readonly name: string;
-  /** Line of its (first) header. */
-  readonly line: number;
-  /** Key → line of its last assignment (the one that wins). */
-  readonly keys: Map<string, number>;
-  /** Key lines, fed to `ini` for the values. */
-  readonly body: string[];
-  values?: Record<string, unknown>;
-};
-
-type IniFile = { readonly sections: Map<string, IniSection> };
-
-const HEADER_RE = /^\[([^\]]*)\]\s*(?:[;#].*)?$/;
-
-/**
- * Splits the file into sections, checking every line: a line that is not blank, a comment
- * (`;` or `#`), a `[section]` header nor `key = value` makes the file malformed (the `ini`
- * package would silently take it for a key). Values are parsed by `ini`, section by section
- * (so `[prod.cn]` is one profile, not `prod` → `cn`). The error names the line but never
- * quotes it (it may hold a secret).
- */
-function parseIniFile(text: string, file: string): IniFile {
-  const sections = new Map<string, IniSection>();
-  let current: IniSection | undefined;
-  const lines = text.split(/\r\n|\r|\n/);
-  const malformed = (line: number, what: string): never => {
-    throw new ConfigError(`${PROVIDER}: ${file} is malformed: line ${line} ${what}`, { provider: PROVIDER, file, line });
-  };
-  for (let i = 0; i < lines.length; i++) {
-    const lineNo = i + 1;
-    const trimmed = lines[i]!.trim();
-    if (trimmed === '' || trimmed.startsWith(';') || trimmed.startsWith('#')) continue;
-    if (trimmed.startsWith('[')) {
-      const m = HEADER_RE.exec(trimmed);
-      if (!m) malformed(lineNo, 'starts with "[" but is not a [section] header');
-      const name = ini.unsafe(m![1]!);
-      if (name === '') malformed(lineNo, 'is a section header without a name');
-      current = sections.get(name);
-      if (!current) {
-        current = { name, line: lineNo, keys: new Map(), body: [] };
-        sections.set(name, current);
-      }
-      continue;
-    }
-    const eq = trimmed.indexOf('=');
-    if (eq < 0) malformed(lineNo, 'is neither a [section] header, a key = value pair nor a comment');
-    const rawKey = trimmed.slice(0, eq).trim();
-    if (rawKey === '') malformed(lineNo, 'has no key before "="');
-    if (!current) continue; // keys before any section belong to no profile (ignored, as ini does)
-    let key = ini.unsafe(rawKey);
-    if (key.endsWith('[]')) key = key.slice(0, -2);
-    current.keys.set(key, lineNo);
-    current.body.push(trimmed);
-  }
-  return { sections };
-}
-
-function valuesOf(section: IniSection): Record<string, unknown> {
-  section.values ??= ini.decode(section.body.join('\n')) as Record<string, unknown>;
-  return section.values;
-}
-
 /** Profile keys for each field name the providers report in their ConfigErrors. */
 const KEY_OF_FIELD: Record<string, string> = {
   accessKeyId: 'access_key_id',
@@ -131,6 +62,8 @@ const KEY_OF_FIELD: Record<string, string> = {
   externalId: 'external_id',
   oidcProviderArn: 'oidc_provider_arn',
   tokenFile: 'oidc_token_file_path',
+  token: 'oidc_token_file_path',
+  oidcToken: 'oidc_token_file_path',
   roleName: 'role_name',
   uri: 'credentials_uri',
   endpoint: 'sts_endpoint',
@@ -295,7 +228,12 @@ function durationKey(section: IniSection): string {
  * Not configured (a chain moves on): no file at the default paths, or a file without the
  * `default` profile. Errors ({@link ConfigError} with `file`, `line`, `field`): a file named
  * by option or env that does not exist, a profile asked for by option or env that is not in
- * the file, a malformed line, a missing or unknown `type`, a missing key. Messages never
+ * the file, a malformed line in that profile (or, when it is missing, a malformed header
+ * that may have been meant to open it), a missing or unknown `type`, a missing key, and any
+ * configuration error of the provider built from it (a bad role ARN, duration, token file…),
+ * restated with the file, profile, key and line. Malformed lines elsewhere (a nameless
+ * `[ ]` section, a stray line in another profile) are skipped, as the official readers do,
+ * with one warning through `options.logger` naming the file and lines. Messages never
  * contain a secret. A file readable by other users gets one warning through
  * `options.logger`. Role profiles build one refreshing provider per distinct configuration,
  * reused across calls; `close()` stops their timers.
@@ -330,10 +268,10 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
     }));
     const context = { provider: PROVIDER, logger: options.logger };
     let path = expandHome(fileChoice.value, home);
-    let loaded = await loadProfileFile(path, PROVIDER, (text) => parseIniFile(text, path), context);
+    let loaded = await loadProfileFile<IniFile>(path, PROVIDER, parseIniFile, context);
     if (!loaded && fileChoice.from === 'default') {
       path = `${defaultPath}.ini`;
-      loaded = await loadProfileFile(path, PROVIDER, (text) => parseIniFile(text, path), context);
+      loaded = await loadProfileFile<IniFile>(path, PROVIDER, parseIniFile, context);
     }
     if (!loaded) {
       if (fileChoice.from === 'default') {
@@ -350,7 +288,7 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
     }
 
     const profileChoice = choose(options.profile, 'profile', env, ENV_PROFILE, () => ({ value: 'default', from: 'default', name: 'default' }));
-    const section = loaded.value.sections.get(profileChoice.value);
+    const section = checkIniProfile(loaded.value, profileChoice.value, path, PROVIDER, options.logger);
     if (!section) {
       const known = [...loaded.value.sections.keys()];
       const listing = known.length === 0 ? 'it has no profiles' : `its profiles: ${known.join(', ')}`;
@@ -373,9 +311,10 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
       provider: PROVIDER,
       file: path,
       describe: `profile '${section.name}'`,
+      line: section.line,
       locate: (field) => {
-        const key = field === 'durationSeconds' ? durationKey(section) : (KEY_OF_FIELD[field] ?? field);
-        return { field: key, line: reader.lineOf(key) };
+        const key = field === 'durationSeconds' ? durationKey(section) : (KEY_OF_FIELD[field] ?? (section.keys.has(field) ? field : undefined));
+        return key === undefined ? undefined : { field: key, line: reader.lineOf(key) };
       },
       options,
       env,
