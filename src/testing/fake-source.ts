@@ -1,6 +1,4 @@
-import { createCredentials, type Credentials } from '../credentials.js';
-import { CredentialsError } from '../errors.js';
-import type { CredentialProvider, ProviderCallOptions } from '../types.js';
+import { createCredentials, CredentialsError, type Credentials, type CredentialProvider, type ProviderCallOptions } from '../index.js';
 
 /** Options of {@link fakeCredentialSource}. */
 export type FakeCredentialSourceOptions = {
