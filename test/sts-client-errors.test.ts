@@ -168,7 +168,12 @@ describe('toStsError', () => {
     const n = toStsError({ kind: 'network', action: 'AssumeRole', endpoint: 'https://sts.aliyuncs.com', cause });
     expect(n.code).toBe('NetworkError');
     expect(n.retryable).toBe(true);
-    expect(n.cause).toBe(cause);
+    // A sanitized stand-in, never the foreign error itself (it may quote a URL with a token).
+    expect(n.cause).not.toBe(cause);
+    expect(n.cause).toBeInstanceOf(Error);
+    expect((n.cause as Error).name).toBe('TypeError');
+    expect((n.cause as Error).message).toBe('fetch failed');
+    expect(((n.cause as Error).cause as { code?: string }).code).toBe('ECONNREFUSED');
     expect(n.message).toBe(
       'STS AssumeRole: could not reach https://sts.aliyuncs.com: fetch failed <- ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1',
     );

@@ -633,18 +633,19 @@ describe('clock skew', () => {
     expect(creds.expiration?.getTime()).toBe(LOCAL + 900_000);
   });
 
+  // Within the 3600 s asked for (default): an expiration further out is cut (hardening-skew.test.ts).
   it('no Date header: Expiration as stated', async () => {
-    reply = () => ({ noDate: true, body: credentialsBody('2030-01-01T00:00:00Z') });
+    reply = () => ({ noDate: true, body: credentialsBody('2025-01-15T08:30:00Z') });
     const result = await client({ clock: () => LOCAL }).assumeRoleDetailed(user, { roleArn: ROLE_ARN, roleSessionName: 's1' });
-    expect(result.credentials.expiration?.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    expect(result.credentials.expiration?.toISOString()).toBe('2025-01-15T08:30:00.000Z');
     expect(result.serverDate).toBeUndefined();
     expect(result.clockSkewMs).toBe(0);
   });
 
   it('an unparseable Date header: Expiration as stated', async () => {
-    reply = () => ({ headers: { date: 'yesterday-ish' }, body: credentialsBody('2030-01-01T00:00:00Z') });
+    reply = () => ({ headers: { date: 'yesterday-ish' }, body: credentialsBody('2025-01-15T08:30:00Z') });
     const result = await client({ clock: () => LOCAL }).assumeRoleDetailed(user, { roleArn: ROLE_ARN, roleSessionName: 's1' });
-    expect(result.credentials.expiration?.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    expect(result.credentials.expiration?.toISOString()).toBe('2025-01-15T08:30:00.000Z');
     expect(result.serverDate).toBeUndefined();
   });
 
@@ -822,7 +823,11 @@ describe('error answers', () => {
     const sts = createStsClient({ env: {}, fetch: async () => Promise.reject(boom) });
     const error = (await rejectionOf(sts.assumeRole(user, { roleArn: ROLE_ARN, roleSessionName: 's1' }))) as StsError;
     expect(error.code).toBe('NetworkError');
-    expect(error.cause).toBe(boom);
+    // A sanitized stand-in, not the foreign error: its nested message quoted the secret.
+    expect(error.cause).not.toBe(boom);
+    expect((error.cause as Error).message).toBe('fetch failed');
+    expect(JSON.stringify((error.cause as Error).cause)).toContain('ECONNRESET');
+    expect(String(((error.cause as Error).cause as Error).message)).not.toContain(SECRET);
     expect(error.message).toContain('ECONNRESET');
     expect(error.message).not.toContain(SECRET);
   });

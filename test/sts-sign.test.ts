@@ -13,6 +13,7 @@ import {
   signRpcV1,
   signV3,
 } from '../src/sts/sign.js';
+import { ConfigError } from '../src/errors.js';
 import { toBase64, toHex } from '../src/sts/encoding.js';
 
 // `@alicloud/openapi-util` is CJS with `exports.default = Client`; depending on
@@ -596,9 +597,10 @@ describe('percentEncode', () => {
     }
   });
 
-  it('rejects lone surrogates with a TypeError', () => {
-    expect(() => percentEncode('\ud800')).toThrow(TypeError);
-    expect(() => percentEncode('a\udc00b')).toThrow(TypeError);
+  it('rejects lone surrogates with a ConfigError that does not quote the value', () => {
+    expect(() => percentEncode('\ud800')).toThrow(ConfigError);
+    expect(() => percentEncode('a\udc00b')).toThrow(ConfigError);
+    expect(() => percentEncode('CAISsecret-token\ud800')).toThrow(/^(?![\s\S]*CAISsecret)[\s\S]*lone surrogate/);
   });
 });
 

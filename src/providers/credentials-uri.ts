@@ -1,17 +1,22 @@
 /**
  * Credentials from an HTTP endpoint (`ALIBABA_CLOUD_CREDENTIALS_URI`), plus the small HTTP
- * helpers shared with the ECS metadata provider: one request with a time limit, a
- * secret-free excerpt of a body, and parsing of the `{AccessKeyId, AccessKeySecret,
- * SecurityToken, Expiration}` JSON both services answer with.
+ * helpers shared with the ECS metadata provider: one request (through the shared helper in
+ * internal/http.ts: time limit, body cap, sanitized errors), a secret-free excerpt of a
+ * body, and parsing of the `{AccessKeyId, AccessKeySecret, SecurityToken, Expiration}` JSON
+ * both services answer with.
  *
  * Universal code: `fetch`, `AbortController`, `URL`. No Node built-ins, no `process`.
  */
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
-import { raceAbort, unrefTimeout } from '../internal/abort.js';
+import { httpCall } from '../internal/http.js';
+import { logSafely } from '../internal/log.js';
+import { MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
+import { EXCERPT_SOURCE_CHARS, querySecrets, stripUrlSecrets } from '../internal/redact.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import { isLoopbackHost } from '../sts/endpoints.js';
-import { parseHttpDate, parseStsTime, toLocalExpiration } from '../sts/time.js';
+import { boundedLocalExpiration, formatLifetime, parseAge, parseHttpDate, parseStsTime } from '../sts/time.js';
+import type { Logger } from '../types.js';
 import { processEnv, type EnvLike } from './env.js';
 
 /**
@@ -46,9 +51,14 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export type HttpAnswer = {
   /** HTTP status; 0 for a browser's opaque redirect. */
   readonly status: number;
+  /** The body, at most 1 MiB. */
   readonly text: string;
-  /** The `Date` header in epoch ms, when present. */
+  /** The `Date` header in epoch ms, when present and well-formed. */
   readonly serverDate: number | undefined;
+  /** The `Age` header (seconds a cache held the answer), when present and well-formed. */
+  readonly ageSeconds?: number | undefined;
+  /** The local clock when the headers arrived. */
+  readonly localNow?: number | undefined;
 };
 
 /**
@@ -76,6 +86,10 @@ export type HttpRequest = {
   provider: string;
   /** What the request is, for messages (`GET http://…/path`), without any secret. */
   describe: string;
+  /** Values never to print (header values, query values, tokens). */
+  secrets?: readonly (string | undefined)[] | undefined;
+  /** Local clock, read when the headers arrive. Default `Date.now`. */
+  clock?: (() => number) | undefined;
 };
 
 /**
@@ -92,11 +106,22 @@ export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
+/** Headers whose values are never secret (scrubbing them would only garble messages). */
+const PLAIN_HEADERS: ReadonlySet<string> = new Set(['accept', 'content-type', 'user-agent', 'x-aliyun-ecs-metadata-token-ttl-seconds']);
+
+function headerSecrets(headers: Record<string, string>): string[] {
+  return Object.entries(headers)
+    .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
+    .map(([, value]) => value);
+}
+
 /**
  * One HTTP request within `timeoutMs` (connect, answer and body together), never
- * following redirects. Network failures and timeouts become retryable
- * {@link CredentialsProviderError}s (`NetworkError`, `Timeout`); any HTTP status is
- * returned, for the caller to judge. A caller's abort rejects with the signal's reason.
+ * following redirects, the body capped at 1 MiB. Network failures and timeouts become
+ * retryable {@link CredentialsProviderError}s (`NetworkError`, `Timeout`); other fetch
+ * failures (`RequestFailed`) and oversized bodies (`ResponseTooLarge`) are not retryable.
+ * Any HTTP status is returned, for the caller to judge. A caller's abort rejects with the
+ * signal's reason. Errors never carry the foreign error itself, only a sanitized stand-in.
  *
  * @internal
  * @example
@@ -109,62 +134,25 @@ export function isRetryableStatus(status: number): boolean {
  * ```
  */
 export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
-  const { signal } = request;
-  signal?.throwIfAborted();
-  const f = request.fetch ?? globalThis.fetch;
-  if (typeof f !== 'function') {
-    throw new ConfigError(`${request.provider}: this runtime has no global fetch; pass options.fetch`, {
-      provider: request.provider,
-      field: 'fetch',
-    });
-  }
-  const controller = new AbortController();
-  let timedOut = false;
-  const timer = unrefTimeout(() => {
-    timedOut = true;
-    controller.abort(new Error(`timed out after ${request.timeoutMs} ms`));
-  }, request.timeoutMs);
-  const onAbort = (): void => controller.abort(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    // raceAbort: settle on time even if an injected fetch ignores the signal.
-    const response = await raceAbort(
-      f(request.url, {
-        method: request.method,
-        headers: request.headers,
-        redirect: 'manual',
-        signal: controller.signal,
-      }),
-      controller.signal,
-    );
-    const text = await raceAbort(response.text(), controller.signal);
-    return {
-      status: response.type === 'opaqueredirect' ? 0 : response.status,
-      text,
-      serverDate: parseHttpDate(response.headers.get('date')),
-    };
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    if (timedOut) {
-      throw new CredentialsProviderError(`${request.provider}: ${request.describe} timed out after ${request.timeoutMs} ms`, {
-        provider: request.provider,
-        code: 'Timeout',
-        retryable: true,
-        cause: error,
-      });
-    }
-    if (error instanceof CredentialsProviderError) throw error;
-    const reason = error instanceof Error ? (error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message) : String(error);
-    throw new CredentialsProviderError(`${request.provider}: ${request.describe} failed: ${reason}`, {
-      provider: request.provider,
-      code: 'NetworkError',
-      retryable: true,
-      cause: error,
-    });
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
+  const answer = await httpCall({
+    url: request.url,
+    method: request.method,
+    headers: request.headers,
+    timeoutMs: request.timeoutMs,
+    signal: request.signal,
+    fetch: request.fetch,
+    provider: request.provider,
+    describe: request.describe,
+    secrets: [...(request.secrets ?? []), ...headerSecrets(request.headers)],
+    clock: request.clock,
+  });
+  return {
+    status: answer.status,
+    text: answer.text,
+    serverDate: parseHttpDate(answer.headers.get('date')),
+    ageSeconds: parseAge(answer.headers.get('age')),
+    localNow: answer.localNow,
+  };
 }
 
 const SECRET_FIELD_RE = /("?(?:AccessKeySecret|SecurityToken|access_key_secret|security_token|sts_token|secret|token|password)"?\s*[:=]\s*)("[^"]*"?|[^\s,;&}]*)/gi;
@@ -182,12 +170,14 @@ const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{32,}/g;
  * ```
  */
 export function bodyExcerpt(text: string, max = 120): string {
-  const redacted = text
+  // Only a bounded prefix is looked at: no regex runs over a huge body.
+  const cut = text.length > EXCERPT_SOURCE_CHARS;
+  const redacted = stripUrlSecrets(cut ? text.slice(0, EXCERPT_SOURCE_CHARS) : text)
     .replace(SECRET_FIELD_RE, '$1"[REDACTED]"')
     .replace(LONG_RUN_RE, '[REDACTED]')
     .replace(/\s+/g, ' ')
     .trim();
-  return redacted.length > max ? `${redacted.slice(0, max)}…` : redacted;
+  return redacted.length > max || cut ? `${redacted.slice(0, max)}…` : redacted;
 }
 
 /**
@@ -209,6 +199,8 @@ export type CredentialsBodyOptions = {
   source: string;
   /** The local wall clock when the answer arrived (ms), for clock-skew correction. */
   localNow: number;
+  /** Told when a lifetime is cut to 12 h. */
+  logger?: Logger | undefined;
 };
 
 /**
@@ -261,7 +253,23 @@ export function parseCredentialsBody(
   if (stated === undefined) {
     fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(bodyExcerpt(r.Expiration as string, 40))}`);
   }
-  const { expiresAt } = toLocalExpiration({ expiration: stated!, serverDate: answer.serverDate, localNow: how.localNow });
+  // Skew-corrected (Date + Age), and never longer than any Alibaba Cloud temporary credential.
+  const local = boundedLocalExpiration({
+    expiration: stated!,
+    serverDate: answer.serverDate,
+    ageSeconds: answer.ageSeconds,
+    localNow: how.localNow,
+    maxLifetimeMs: MAX_TEMPORARY_LIFETIME_MS,
+  });
+  if (local.clamped) {
+    logSafely(
+      how.logger,
+      'warn',
+      `alicred: ${how.provider}: ${how.describe} gives the credentials a lifetime of ${formatLifetime(local.lifetimeMs)}, ` +
+        `more than the ${formatLifetime(MAX_TEMPORARY_LIFETIME_MS)} any Alibaba Cloud temporary credential has; using ${formatLifetime(MAX_TEMPORARY_LIFETIME_MS)}`,
+    );
+  }
+  const { expiresAt } = local;
   const credentials = createCredentials({
     accessKeyId: (r.AccessKeyId as string).trim(),
     accessKeySecret: r.AccessKeySecret as string,
@@ -509,6 +517,9 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
         fetch: options.fetch,
         provider: PROVIDER,
         describe: `GET ${describe}`,
+        // A token in the query (`?token=…`) must not be printed from a foreign error.
+        secrets: querySecrets(url),
+        clock: wallNow,
       });
       if (answer.status !== 200) {
         if (answer.status === 0 || (answer.status >= 300 && answer.status < 400)) {
@@ -528,7 +539,8 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
         describe,
         requireCode: false,
         source: PROVIDER,
-        localNow: wallNow(),
+        localNow: answer.localNow ?? wallNow(),
+        logger: options.refresh?.logger,
       });
       return stable(credentials, statedExpiration);
     },

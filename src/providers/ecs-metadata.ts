@@ -209,6 +209,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
       fetch: options.fetch,
       provider: PROVIDER,
       describe: `GET ${endpoint}${path}`,
+      clock: wallNow,
     });
 
   /** A token, from the cache or a PUT; undefined to go on with IMDSv1. */
@@ -340,7 +341,8 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
         describe: `the credentials of RAM role ${JSON.stringify(roleName)}`,
         requireCode: true,
         source: PROVIDER,
-        localNow: wallNow(),
+        localNow: answer.localNow ?? wallNow(),
+        logger: options.refresh?.logger ?? logger,
       });
       return stable(credentials, statedExpiration);
     },

@@ -53,7 +53,9 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
   };
   // Validate everything but the token (which may only be readable later).
   validateAssumeRoleWithOidcParams({ ...base, oidcToken: 'placeholder' });
-  const client = isStsClient(options.sts) ? options.sts : createStsClient(options.sts);
+  const client = isStsClient(options.sts)
+    ? options.sts
+    : createStsClient({ ...options.sts, logger: options.sts?.logger ?? options.refresh?.logger });
   const cache = options.cache === undefined ? defaultStsCache : options.cache;
 
   const readToken = async (): Promise<string> => {

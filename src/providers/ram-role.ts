@@ -60,7 +60,9 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
     sourceIdentity: options.sourceIdentity,
   };
   validateAssumeRoleParams(params);
-  const client = isStsClient(options.sts) ? options.sts : createStsClient(options.sts);
+  const client = isStsClient(options.sts)
+    ? options.sts
+    : createStsClient({ ...options.sts, logger: options.sts?.logger ?? options.refresh?.logger });
   const cache = options.cache === undefined ? defaultStsCache : options.cache;
   const { source } = options;
 

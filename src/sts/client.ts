@@ -24,14 +24,17 @@
  */
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, StsError } from '../errors.js';
-import { raceAbort } from '../internal/abort.js';
+import { httpCall } from '../internal/http.js';
+import { logSafely } from '../internal/log.js';
+import type { Logger } from '../types.js';
 import { resolveStsEndpoint, type ResolvedStsEndpoint } from './endpoints.js';
 import { toStsError } from './errors.js';
 import { buildRpcV1Params, buildV3Headers, percentEncode, rpcStringToSign, signRpcV1, signV3 } from './sign.js';
-import { parseHttpDate, parseStsTime, stsTimestamp, toLocalExpiration } from './time.js';
+import { boundedLocalExpiration, formatLifetime, parseAge, parseHttpDate, parseStsTime, stsTimestamp } from './time.js';
 import {
   validateAssumeRoleParams,
   validateAssumeRoleWithOidcParams,
+  validateSourceCredentials,
   type AssumeRoleParams,
   type AssumeRoleWithOidcParams,
 } from './validate.js';
@@ -123,6 +126,11 @@ export type StsClientOptions = {
   clock?: () => number;
   /** `User-Agent` header. Default `alicred`. */
   userAgent?: string;
+  /**
+   * Receives warnings (an answer whose lifetime had to be cut to the DurationSeconds asked
+   * for). Never given a secret.
+   */
+  logger?: Logger;
 };
 
 /**
@@ -203,8 +211,10 @@ export type AssumeRoleResult = {
   /** `Expiration` exactly as STS stated it (server clock). */
   readonly statedExpiration: Date;
   /**
-   * Server clock minus local clock, in ms, when the `Date` header showed a difference of at
-   * least 2 s (and `credentials.expiration` was moved by it); else 0.
+   * Server clock minus local clock, in ms, when the `Date` header (plus `Age`, the time a
+   * cache held the answer) showed a difference of at least 2 s (and
+   * `credentials.expiration` was moved by it); else 0. `credentials.expiration` is in any
+   * case at most the requested `DurationSeconds` (default 3600) after the answer arrived.
    */
   readonly clockSkewMs: number;
 };
@@ -313,7 +323,10 @@ type PreparedRequest = {
   stringToSign: string | undefined;
 };
 
-/** One HTTP answer, read in full. */
+/** Lifetime assumed when no DurationSeconds is sent: the server's default. */
+const DEFAULT_DURATION_SECONDS = 3600;
+
+/** One HTTP answer, read in full (at most the body cap). */
 type Answer = {
   status: number;
   text: string;
@@ -359,21 +372,6 @@ function compact(params: Record<string, string | number | undefined>): Record<st
     if (value !== undefined) out[key] = String(value);
   }
   return out;
-}
-
-function checkSource(source: Credentials): void {
-  if (typeof source !== 'object' || source === null) {
-    throw new ConfigError('source credentials are required to sign an STS call', { field: 'source', provider: 'sts' });
-  }
-  if (typeof source.accessKeyId !== 'string' || source.accessKeyId.trim() === '') {
-    throw new ConfigError('source credentials have an empty AccessKeyId', { field: 'source.accessKeyId', provider: 'sts' });
-  }
-  if (typeof source.accessKeySecret !== 'string' || source.accessKeySecret === '') {
-    throw new ConfigError('source credentials have an empty AccessKeySecret', {
-      field: 'source.accessKeySecret',
-      provider: 'sts',
-    });
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -450,7 +448,7 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
     source: Credentials,
     operationParams: Record<string, string>,
   ): Promise<PreparedRequest> {
-    checkSource(source);
+    validateSourceCredentials(source);
     const now = clock();
     const timestamp = stsTimestamp(now);
     const nonce = newNonce();
@@ -509,51 +507,42 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
     };
   }
 
-  /** Sends one request and reads the whole answer, within the time limit and the caller's signal. */
+  /** Sends one request and reads the whole (capped) answer, within the time limit and the caller's signal. */
   async function exchange(request: PreparedRequest, signal: AbortSignal | undefined): Promise<Answer> {
-    if (signal?.aborted) throw signal.reason;
-    const f = fetchImpl();
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new StsError(`timed out after ${timeoutMs} ms`, { code: 'Timeout', retryable: true }));
-    }, timeoutMs);
-    const onAbort = (): void => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      // raceAbort: settle on abort even if an injected fetch ignores the signal.
-      const response = await raceAbort(
-        f(request.url, {
-          method: 'POST',
-          headers: request.headers,
-          body: request.body,
-          signal: controller.signal,
-          // A redirect would replay a signed request elsewhere: never follow one.
-          redirect: 'manual',
-        }),
-        controller.signal,
-      );
-      const localNow = clock();
-      const text = await raceAbort(response.text(), controller.signal);
-      return { status: response.status, text, headers: response.headers, localNow };
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (timedOut) {
-        throw toStsError({ kind: 'timeout', action: request.action, endpoint: endpoint.url, timeoutMs });
-      }
-      if (error instanceof StsError || error instanceof ConfigError) throw error;
-      throw toStsError({
-        kind: 'network',
-        action: request.action,
-        endpoint: endpoint.url,
-        cause: error,
-        secrets: request.secrets,
-      });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
+    const where = `${endpoint.url}/`;
+    const { action, secrets } = request;
+    const answer = await httpCall({
+      url: request.url,
+      method: 'POST',
+      headers: request.headers,
+      body: request.body,
+      timeoutMs,
+      signal,
+      fetch: fetchImpl(),
+      provider: 'sts',
+      describe: `POST ${where}`,
+      secrets,
+      clock,
+      toError: (failure) => {
+        switch (failure.kind) {
+          case 'timeout':
+            return toStsError({ kind: 'timeout', action, endpoint: endpoint.url, timeoutMs });
+          case 'too-large':
+            return toStsError({
+              kind: 'too-large',
+              action,
+              endpoint: endpoint.url,
+              status: failure.status ?? 0,
+              maxBytes: failure.maxBytes,
+              size: failure.size ?? `more than ${failure.maxBytes} bytes`,
+            });
+          default:
+            // The cause is already a sanitized stand-in; toStsError keeps it that way.
+            return toStsError({ kind: failure.kind, action, endpoint: endpoint.url, cause: failure.cause, secrets });
+        }
+      },
+    });
+    return { status: answer.status, text: answer.text, headers: answer.headers, localNow: answer.localNow };
   }
 
   /** Sends, then parses a 2xx JSON object or throws the mapped error. */
@@ -603,6 +592,7 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
     body: Record<string, unknown>,
     answer: Answer,
     requestId: string,
+    durationSeconds: number,
   ): AssumeRoleResult {
     const c = body.Credentials;
     if (!isRecord(c)) throw invalid(action, answer, requestId, 'the answer has no Credentials object');
@@ -621,7 +611,22 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
       );
     }
     const serverDate = parseHttpDate(answer.headers.get('date'));
-    const local = toLocalExpiration({ expiration: stated, serverDate, localNow: answer.localNow });
+    const maxLifetimeMs = durationSeconds * 1000;
+    const local = boundedLocalExpiration({
+      expiration: stated,
+      serverDate,
+      ageSeconds: parseAge(answer.headers.get('age')),
+      localNow: answer.localNow,
+      maxLifetimeMs,
+    });
+    if (local.clamped) {
+      logSafely(
+        options.logger,
+        'warn',
+        `alicred: sts ${action}: the answer gives the credentials a lifetime of ${formatLifetime(local.lifetimeMs)}, ` +
+          `more than the ${formatLifetime(maxLifetimeMs)} asked for (DurationSeconds); using ${formatLifetime(maxLifetimeMs)}`,
+      );
+    }
     const credentials = createCredentials({
       accessKeyId: c.AccessKeyId as string,
       accessKeySecret: c.AccessKeySecret as string,
@@ -657,7 +662,8 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
       compact(assumeRoleWireParams(params)),
     );
     const { body, answer, requestId } = await call(request, callOptions.signal);
-    return credentialsResult('AssumeRole', ASSUME_ROLE_SOURCE, body, answer, requestId);
+    const duration = params.durationSeconds ?? DEFAULT_DURATION_SECONDS;
+    return credentialsResult('AssumeRole', ASSUME_ROLE_SOURCE, body, answer, requestId, duration);
   }
 
   async function assumeRoleWithOidcDetailed(
@@ -689,7 +695,8 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
       stringToSign: undefined,
     };
     const { body, answer, requestId } = await call(request, callOptions.signal);
-    const result = credentialsResult(action, ASSUME_ROLE_WITH_OIDC_SOURCE, body, answer, requestId);
+    const duration = params.durationSeconds ?? DEFAULT_DURATION_SECONDS;
+    const result = credentialsResult(action, ASSUME_ROLE_WITH_OIDC_SOURCE, body, answer, requestId, duration);
     const info = body.OIDCTokenInfo;
     return {
       ...result,

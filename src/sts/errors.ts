@@ -8,7 +8,16 @@
  * before it reaches a message, even though it comes from the server.
  */
 import { StsError } from '../errors.js';
-import { percentEncode } from './sign.js';
+import {
+  describeFailure,
+  dropPartialSecret,
+  EXCERPT_SOURCE_CHARS,
+  sanitizeError,
+  scrubSecrets,
+  stripUrlSecrets,
+} from '../internal/redact.js';
+
+export { scrubSecrets };
 
 /** The fields of an STS error body (`{RequestId, HostId, Code, Message, Recommend}`). */
 type StsErrorBody = {
@@ -19,11 +28,8 @@ type StsErrorBody = {
   Recommend?: string;
 };
 
-const REDACTED = '[REDACTED]';
 /** Longest excerpt of a non-STS body kept in a message. */
 const MAX_EXCERPT_LENGTH = 200;
-/** Secrets shorter than this are not scrubbed (they would mangle ordinary text). */
-const MIN_SCRUB_LENGTH = 4;
 
 const SIGNATURE_MISMATCH_PREFIX = 'server string to sign is:';
 
@@ -85,39 +91,6 @@ export function isRetryableStsCode(code: string, httpStatus?: number): boolean {
 }
 
 /**
- * Replaces every occurrence of each secret (as is, percent-encoded once and twice, and
- * form-encoded) with `[REDACTED]`. Secrets shorter than 4 characters are left alone.
- *
- * @example
- * ```ts
- * import { scrubSecrets } from './errors.js';
- * scrubSecrets('token CAIS+abc= was rejected', ['CAIS+abc=']); // 'token [REDACTED] was rejected'
- * ```
- */
-export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
-  const forms = new Set<string>();
-  for (const secret of secrets) {
-    if (secret === undefined || secret.length < MIN_SCRUB_LENGTH) continue;
-    forms.add(secret);
-    try {
-      const once = percentEncode(secret);
-      forms.add(once);
-      forms.add(percentEncode(once));
-      forms.add(encodeURIComponent(secret));
-      forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
-    } catch {
-      // A lone surrogate: the raw form is all that can appear.
-    }
-  }
-  // Longest first, so a form containing another is replaced whole.
-  let out = text;
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-    if (form.length >= MIN_SCRUB_LENGTH) out = out.split(form).join(REDACTED);
-  }
-  return out;
-}
-
-/**
  * A short, single-line excerpt of a body for messages: whitespace runs collapsed to one
  * space, secrets scrubbed, at most 200 characters (with `…` when cut).
  *
@@ -128,20 +101,12 @@ export function scrubSecrets(text: string, secrets: readonly (string | undefined
  * ```
  */
 export function bodyExcerpt(body: string, secrets: readonly (string | undefined)[] = []): string {
-  const collapsed = scrubSecrets(body, secrets).replace(/\s+/g, ' ').trim();
-  if (collapsed.length <= MAX_EXCERPT_LENGTH) return collapsed;
+  // Only a bounded prefix is looked at: no regex runs over a huge body.
+  const prefix = body.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(body.slice(0, EXCERPT_SOURCE_CHARS), secrets) : body;
+  const collapsed = scrubSecrets(stripUrlSecrets(prefix), secrets).replace(/\s+/g, ' ').trim();
+  if (collapsed.length <= MAX_EXCERPT_LENGTH) return prefix.length < body.length ? `${collapsed}…` : collapsed;
   // Cut, then make sure the cut did not leave a prefix of a secret behind.
-  let cut = collapsed.slice(0, MAX_EXCERPT_LENGTH - 1);
-  for (const secret of secrets) {
-    if (secret === undefined || secret.length < MIN_SCRUB_LENGTH) continue;
-    for (let n = Math.min(secret.length - 1, cut.length); n >= MIN_SCRUB_LENGTH; n--) {
-      if (cut.endsWith(secret.slice(0, n))) {
-        cut = cut.slice(0, cut.length - n);
-        break;
-      }
-    }
-  }
-  return `${cut}…`;
+  return `${dropPartialSecret(collapsed.slice(0, MAX_EXCERPT_LENGTH - 1), secrets)}…`;
 }
 
 /**
@@ -175,7 +140,15 @@ export type StsFailure =
       action: string;
       /** The endpoint URL, for the message. */
       endpoint: string;
-      /** What fetch (or reading the body) threw; kept as `cause`. */
+      /** What fetch (or reading the body) threw; only a sanitized stand-in of it becomes `cause`. */
+      cause: unknown;
+      secrets?: readonly (string | undefined)[];
+    }
+  | {
+      /** fetch threw something that is not a network failure (e.g. an invalid header value). */
+      kind: 'request';
+      action: string;
+      endpoint: string;
       cause: unknown;
       secrets?: readonly (string | undefined)[];
     }
@@ -184,6 +157,17 @@ export type StsFailure =
       action: string;
       endpoint: string;
       timeoutMs: number;
+    }
+  | {
+      /** The answer's body passed the size limit. */
+      kind: 'too-large';
+      action: string;
+      endpoint: string;
+      status: number;
+      /** The limit, in bytes. */
+      maxBytes: number;
+      /** What the body was said or seen to be, e.g. `more than 1048576 bytes`. */
+      size: string;
     }
   | {
       kind: 'invalid-response';
@@ -236,25 +220,6 @@ function unescapeXml(text: string): string {
   return text.replace(/&(lt|gt|amp|apos|quot);/g, (_, e: string) => ({ lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' })[e]!);
 }
 
-function describeCause(cause: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = cause;
-  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-    if (typeof current === 'object') {
-      const { code, message } = current as { code?: unknown; message?: unknown };
-      const piece = [typeof code === 'string' ? code : undefined, typeof message === 'string' ? message : undefined]
-        .filter((p): p is string => p !== undefined && p !== '')
-        .join(': ');
-      if (piece !== '' && !parts.some((p) => p.includes(piece))) parts.push(piece);
-      current = (current as { cause?: unknown }).cause;
-    } else {
-      parts.push(String(current));
-      break;
-    }
-  }
-  return parts.length === 0 ? 'unknown error' : parts.join(' <- ');
-}
-
 /** Longest service message kept in an error message. */
 const MAX_SERVICE_MESSAGE_LENGTH = 500;
 
@@ -270,8 +235,9 @@ function serviceMessageOf(message: string, secrets: readonly (string | undefined
     const omitted = text.length - at - SIGNATURE_MISMATCH_PREFIX.length;
     text = `${text.slice(0, at + SIGNATURE_MISMATCH_PREFIX.length)} [${omitted} characters omitted]`;
   }
-  text = scrubSecrets(text, secrets);
-  return text.length > MAX_SERVICE_MESSAGE_LENGTH ? `${text.slice(0, MAX_SERVICE_MESSAGE_LENGTH - 1)}…` : text;
+  if (text.length > EXCERPT_SOURCE_CHARS) text = dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets);
+  text = scrubSecrets(stripUrlSecrets(text), secrets);
+  return text.length > MAX_SERVICE_MESSAGE_LENGTH ? `${dropPartialSecret(text.slice(0, MAX_SERVICE_MESSAGE_LENGTH - 1), secrets)}…` : text;
 }
 
 /**
@@ -296,8 +262,11 @@ function signatureHint(message: string | undefined, ours: string | undefined): s
  *   anything else (an HTML page from a proxy, an empty body) gives code `InvalidResponse`
  *   with the status and a short whitespace-collapsed excerpt. Retryable per
  *   {@link isRetryableStsCode} (`InvalidResponse` only for 5xx/429).
- * - `network`: code `NetworkError`, retryable, the original error as `cause`.
+ * - `network`: code `NetworkError`, retryable; `cause` is a sanitized stand-in of the
+ *   original (no URL query, no secret of the request), never the original itself.
+ * - `request`: fetch refused the request (not a network failure): `RequestFailed`, not retryable.
  * - `timeout`: code `Timeout`, retryable.
+ * - `too-large`: the body passed the size limit: `ResponseTooLarge`, not retryable.
  * - `invalid-response`: a 2xx answer missing what it must hold; code `InvalidResponse`,
  *   not retryable.
  *
@@ -347,15 +316,33 @@ export function toStsError(failure: StsFailure): StsError {
         },
       );
     }
-    case 'network':
-      return new StsError(
-        `STS ${failure.action}: could not reach ${failure.endpoint}: ${scrubSecrets(describeCause(failure.cause), failure.secrets ?? [])}`,
-        { code: 'NetworkError', retryable: true, cause: failure.cause },
-      );
+    case 'network': {
+      // Never the foreign error itself: its message or cause may quote the URL with a token.
+      const secrets = failure.secrets ?? [];
+      return new StsError(`STS ${failure.action}: could not reach ${failure.endpoint}: ${describeFailure(failure.cause, secrets)}`, {
+        code: 'NetworkError',
+        retryable: true,
+        cause: sanitizeError(failure.cause, secrets),
+      });
+    }
+    case 'request': {
+      const secrets = failure.secrets ?? [];
+      return new StsError(`STS ${failure.action}: the request to ${failure.endpoint} could not be sent: ${describeFailure(failure.cause, secrets)}`, {
+        code: 'RequestFailed',
+        retryable: false,
+        cause: sanitizeError(failure.cause, secrets),
+      });
+    }
     case 'timeout':
       return new StsError(
         `STS ${failure.action}: ${failure.endpoint} did not answer within ${failure.timeoutMs} ms`,
         { code: 'Timeout', retryable: true },
+      );
+    case 'too-large':
+      return new StsError(
+        `STS ${failure.action}: ${failure.endpoint} answered HTTP ${failure.status} with a body of ${failure.size}; ` +
+          `the limit is ${failure.maxBytes} bytes`,
+        { code: 'ResponseTooLarge', httpStatus: failure.status, retryable: false },
       );
     case 'invalid-response':
       return new StsError(

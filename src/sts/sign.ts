@@ -16,6 +16,7 @@
  * `test/sts-sign.test.ts` for the published vectors and a differential test).
  */
 
+import { ConfigError } from '../errors.js';
 import { hmac, sha256, toBase64, toHex } from './encoding.js';
 
 /** HTTP methods that STS (an RPC-style API) accepts. */
@@ -39,8 +40,8 @@ export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93
  * `*` is `%2A`, `/` is `%2F` and `~` stays `~`. This is exactly
  * `encodeURIComponent` plus escaping of `! ' ( ) *`, as the official SDKs do.
  *
- * Throws a `TypeError` for strings that are not well-formed UTF-16 (lone
- * surrogates), since they have no UTF-8 encoding.
+ * Throws a {@link ConfigError} (which never quotes the value) for strings that
+ * are not well-formed UTF-16 (lone surrogates), since they have no UTF-8 encoding.
  *
  * @example
  * import { percentEncode } from './sign.js';
@@ -50,9 +51,12 @@ export function percentEncode(value: string): string {
   let encoded: string;
   try {
     encoded = encodeURIComponent(value);
-  } catch (cause) {
-    throw new TypeError(`alicred: cannot percent-encode a string containing a lone surrogate: ${JSON.stringify(value)}`, {
-      cause,
+  } catch {
+    // Never quote the value: it may be a SecurityToken or a policy. Parameters are checked
+    // (with their field named) before signing; this is the second line of defence.
+    throw new ConfigError('alicred: a request parameter is not well-formed UTF-16 (it has a lone surrogate) and cannot be signed', {
+      provider: 'sts',
+      code: 'InvalidParameter',
     });
   }
   return encoded.replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());

@@ -5,6 +5,7 @@
  *
  * @internal
  */
+import { clampExpiration } from '../internal/lifetime.js';
 
 /**
  * Below this difference between the server's `Date` header and the local clock, the clocks
@@ -72,21 +73,70 @@ export function parseStsTime(value: unknown): number | undefined {
   return Number.isFinite(ms) ? ms : undefined;
 }
 
+const WEEKDAYS = 'Mon|Tue|Wed|Thu|Fri|Sat|Sun';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const MONTH = MONTHS.join('|');
+const IMF_FIXDATE_RE = new RegExp(`^(?:${WEEKDAYS}), (\\d{2}) (${MONTH}) (\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+const RFC850_RE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-(${MONTH})-(\\d{2}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+const ASCTIME_RE = new RegExp(`^(?:${WEEKDAYS}) (${MONTH}) ([ \\d]\\d) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})$`);
+
+function utcDate(year: number, month: string, day: number, hour: number, minute: number, second: number): number | undefined {
+  const m = MONTHS.indexOf(month);
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
+  const ms = Date.UTC(year, m, day, hour, minute, Math.min(second, 59));
+  const check = new Date(ms);
+  return check.getUTCDate() === day && check.getUTCMonth() === m ? ms : undefined;
+}
+
 /**
- * Parses an HTTP `Date` header (IMF-fixdate, e.g. `Wed, 15 Jan 2025 08:00:00 GMT`, or any
- * form `Date.parse` reads). Returns ms since the epoch or `undefined`.
+ * Parses an HTTP `Date` header in the forms RFC 9110 §5.6.7 allows: IMF-fixdate
+ * (`Wed, 15 Jan 2025 08:00:00 GMT`), and the obsolete RFC 850 and asctime forms. Anything
+ * else (a date without zone, which `Date.parse` would read as local time, or garbage) is
+ * `undefined`: no clock correction rather than a wrong one.
  *
  * @example
  * ```ts
  * import { parseHttpDate } from './time.js';
  * parseHttpDate('Wed, 15 Jan 2025 08:00:00 GMT'); // 1736928000000
+ * parseHttpDate('2025-01-15 08:00');              // undefined
  * parseHttpDate(null);                            // undefined
  * ```
  */
 export function parseHttpDate(value: string | null | undefined): number | undefined {
-  if (value === null || value === undefined || value.trim() === '') return undefined;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) ? ms : undefined;
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const text = value.trim();
+  let m = IMF_FIXDATE_RE.exec(text);
+  if (m) return utcDate(Number(m[3]), m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  m = RFC850_RE.exec(text);
+  if (m) {
+    // Two-digit years: RFC 9110 says the nearest past century; STS dates are after 2000.
+    return utcDate(2000 + Number(m[3]), m[2]!, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6]));
+  }
+  m = ASCTIME_RE.exec(text);
+  if (m) return utcDate(Number(m[6]), m[1]!, Number(m[2]!.trim()), Number(m[3]), Number(m[4]), Number(m[5]));
+  return undefined;
+}
+
+/** Largest `Age` believed (RFC 9111 §5.1: 2^31 s stands for "more than that"). */
+const MAX_AGE_SECONDS = 2_147_483_648;
+
+/**
+ * Parses an `Age` header: a non-negative integer of seconds that a cache held the answer.
+ * Malformed values (negative, fractional, a list, text) are `undefined`; huge ones are cut
+ * to 2^31 s, which still marks any credential in the answer as expired.
+ *
+ * @example
+ * ```ts
+ * import { parseAge } from './time.js';
+ * parseAge('3000'); // 3000
+ * parseAge('-5');   // undefined
+ * ```
+ */
+export function parseAge(value: string | null | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (!/^\d{1,20}$/.test(text)) return undefined;
+  return Math.min(Number(text), MAX_AGE_SECONDS);
 }
 
 /**
@@ -107,9 +157,12 @@ export type LocalExpiration = {
 
 /**
  * Moves a server-stated expiration onto the local clock: `localNow + (expiration -
- * serverDate)`, so that code comparing it with the local clock (the refresh engine) is
- * not fooled by a local clock that runs ahead or behind. Without a server date, or when
- * the clocks agree within {@link CLOCK_SKEW_TOLERANCE_MS}, the stated value is kept.
+ * serverNow)`, where the server's "now" is its `Date` plus the `Age` a cache held the
+ * answer, so that code comparing it with the local clock (the refresh engine) is not
+ * fooled by a local clock that runs ahead or behind, nor by a cache replaying an old
+ * answer. Without a server date, or when the clocks agree within
+ * {@link CLOCK_SKEW_TOLERANCE_MS}, the stated value is kept. It does not bound the
+ * lifetime: see {@link boundedLocalExpiration}.
  *
  * @example
  * ```ts
@@ -123,11 +176,69 @@ export type LocalExpiration = {
 export function toLocalExpiration(input: {
   expiration: number;
   serverDate: number | undefined;
+  /** The answer's `Age` header, in seconds. */
+  ageSeconds?: number | undefined;
   localNow: number;
 }): LocalExpiration {
   const { expiration, serverDate, localNow } = input;
   if (serverDate === undefined) return { expiresAt: expiration, clockSkewMs: 0 };
-  const skew = serverDate - localNow;
+  const serverNow = serverDate + (input.ageSeconds ?? 0) * 1000;
+  const skew = serverNow - localNow;
   if (Math.abs(skew) < CLOCK_SKEW_TOLERANCE_MS) return { expiresAt: expiration, clockSkewMs: 0 };
-  return { expiresAt: localNow + (expiration - serverDate), clockSkewMs: skew };
+  return { expiresAt: localNow + (expiration - serverNow), clockSkewMs: skew };
+}
+
+/**
+ * The result of {@link boundedLocalExpiration}.
+ *
+ * @example
+ * ```ts
+ * import type { BoundedExpiration } from './time.js';
+ * const r: BoundedExpiration = { expiresAt: 0, clockSkewMs: 0, lifetimeMs: 0, clamped: false };
+ * ```
+ */
+export type BoundedExpiration = LocalExpiration & {
+  /** The lifetime the answer gave, on the local clock, before the ceiling (ms). */
+  lifetimeMs: number;
+  /** True when the lifetime was cut by more than the clock tolerance: log a warning. */
+  clamped: boolean;
+};
+
+/**
+ * {@link toLocalExpiration}, then cut to `localNow + maxLifetimeMs`: whatever a `Date`
+ * header says, a credential never lives longer than was asked for (STS `DurationSeconds`)
+ * or than 12 h. A cut within {@link CLOCK_SKEW_TOLERANCE_MS} (the header's resolution) is
+ * made silently; a larger one sets `clamped`. An expiration already past stays past.
+ *
+ * @example
+ * ```ts
+ * import { boundedLocalExpiration } from './time.js';
+ * const now = Date.UTC(2025, 0, 15, 8);
+ * // A Date header a year old: 8761 h after correction, cut to the 1 h asked for.
+ * boundedLocalExpiration({ expiration: now - 8760 * 3600_000 + 3600_000, serverDate: now - 8760 * 3600_000, localNow: now, maxLifetimeMs: 3600_000 }).expiresAt;
+ * // now + 3600000
+ * ```
+ */
+export function boundedLocalExpiration(input: {
+  expiration: number;
+  serverDate: number | undefined;
+  ageSeconds?: number | undefined;
+  localNow: number;
+  maxLifetimeMs: number;
+}): BoundedExpiration {
+  const local = toLocalExpiration(input);
+  const { expiresAt, clamped } = clampExpiration(local.expiresAt, input.localNow, input.maxLifetimeMs);
+  const lifetimeMs = local.expiresAt - input.localNow;
+  return {
+    expiresAt,
+    clockSkewMs: local.clockSkewMs,
+    lifetimeMs,
+    clamped: clamped && lifetimeMs - input.maxLifetimeMs > CLOCK_SKEW_TOLERANCE_MS,
+  };
+}
+
+/** A lifetime for log messages: `3600 s (1.0 h)`. */
+export function formatLifetime(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return seconds >= 3600 ? `${seconds} s (${(seconds / 3600).toFixed(1)} h)` : `${seconds} s`;
 }

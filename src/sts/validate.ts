@@ -114,9 +114,76 @@ function shown(value: string): string {
   return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
 }
 
+// A high surrogate not followed by a low one, or a low one not preceded by a high one.
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** C0 controls, DEL and C1 controls: never part of a key, a secret or a token. */
+function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+}
+
+/**
+ * True when `value` is not well-formed UTF-16 (has a lone surrogate): it has no UTF-8
+ * form, so it can be neither signed nor sent.
+ *
+ * @example
+ * ```ts
+ * import { hasLoneSurrogate } from './validate.js';
+ * hasLoneSurrogate('a\ud800'); // true
+ * hasLoneSurrogate('中😀');     // false
+ * ```
+ */
+export function hasLoneSurrogate(value: string): boolean {
+  return LONE_SURROGATE_RE.test(value);
+}
+
 function requireString(field: string, value: unknown): string {
   if (typeof value !== 'string') fail(field, `must be a string (got ${value === null ? 'null' : typeof value})`);
+  // Checked before any rule that shows the value: the message must not quote it.
+  if (hasLoneSurrogate(value)) fail(field, 'is not well-formed UTF-16 (it contains a lone surrogate) and cannot be sent');
   return value;
+}
+
+/**
+ * Checks the source credentials an STS call is signed with: a non-empty AccessKeyId and
+ * AccessKeySecret, an optional SecurityToken, none with a lone surrogate or a control
+ * character (they would be signed wrongly or refused by fetch with a message that quotes
+ * them). The values never appear in the error; its `field` names the culprit
+ * (`source.accessKeyId`, `source.accessKeySecret`, `source.securityToken`).
+ *
+ * @example
+ * ```ts
+ * import { validateSourceCredentials } from './validate.js';
+ * validateSourceCredentials({ accessKeyId: 'LTAI5t', accessKeySecret: 's\n' }); // throws ConfigError, field 'source.accessKeySecret'
+ * ```
+ */
+export function validateSourceCredentials(source: unknown): void {
+  if (!isObject(source)) {
+    throw new ConfigError('source credentials are required to sign an STS call', { field: 'source', provider: 'sts' });
+  }
+  const fields: Array<[string, string, boolean]> = [
+    ['accessKeyId', 'AccessKeyId', true],
+    ['accessKeySecret', 'AccessKeySecret', true],
+    ['securityToken', 'SecurityToken', false],
+  ];
+  for (const [key, label, required] of fields) {
+    const value = source[key];
+    const field = `source.${key}`;
+    if (value === undefined && !required) continue;
+    if (typeof value !== 'string' || (required && value.trim() === '')) {
+      const what = typeof value === 'string' ? 'an empty' : `a ${value === null ? 'null' : typeof value}`;
+      throw new ConfigError(`source credentials have ${what} ${label}`, { field, provider: 'sts' });
+    }
+    if (hasLoneSurrogate(value) || hasControlCharacter(value)) {
+      throw new ConfigError(
+        `source credentials have a ${label} with a control character or a lone surrogate; check how it was loaded (value not shown)`,
+        { field, provider: 'sts' },
+      );
+    }
+  }
 }
 
 /**

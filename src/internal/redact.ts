@@ -1,0 +1,206 @@
+/**
+ * Keeping secrets out of what we print: known secrets scrubbed in every encoded form, URL
+ * queries and user info stripped, foreign errors replaced by sanitized stand-ins, and
+ * excerpts built from a bounded prefix so no regex ever runs over a huge body.
+ *
+ * Universal code: no Node built-ins.
+ *
+ * @internal
+ */
+
+/** What replaces a secret. */
+export const REDACTED = '[REDACTED]';
+/** Secrets shorter than this are not scrubbed (they would mangle ordinary text). */
+export const MIN_SCRUB_LENGTH = 4;
+/** Excerpts and foreign messages are cut to this many characters before any regex runs. */
+export const EXCERPT_SOURCE_CHARS = 4096;
+/** How deep a foreign cause chain is copied. */
+const MAX_CAUSE_DEPTH = 3;
+
+/** RFC 3986 encoding as the signers do it (`encodeURIComponent` plus `! ' ( ) *`). */
+function rfc3986(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/**
+ * Replaces every occurrence of each secret (as is, percent-encoded once and twice, and
+ * form-encoded) with `[REDACTED]`. Secrets shorter than 4 characters are left alone.
+ *
+ * @example
+ * ```ts
+ * scrubSecrets('token CAIS+abc= was rejected', ['CAIS+abc=']); // 'token [REDACTED] was rejected'
+ * ```
+ */
+export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length < MIN_SCRUB_LENGTH) continue;
+    forms.add(secret);
+    try {
+      const once = rfc3986(secret);
+      forms.add(once);
+      forms.add(rfc3986(once));
+      forms.add(encodeURIComponent(secret));
+      forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
+    } catch {
+      // A lone surrogate: the raw form is all that can appear.
+    }
+  }
+  // Longest first, so a form containing another is replaced whole.
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+    if (form.length >= MIN_SCRUB_LENGTH) out = out.split(form).join(REDACTED);
+  }
+  return out;
+}
+
+/** Drops a trailing prefix of any secret from a string that was cut short. */
+export function dropPartialSecret(cut: string, secrets: readonly (string | undefined)[]): string {
+  for (const secret of secrets) {
+    if (typeof secret !== 'string' || secret.length < MIN_SCRUB_LENGTH) continue;
+    for (let n = Math.min(secret.length - 1, cut.length); n >= MIN_SCRUB_LENGTH; n--) {
+      if (cut.endsWith(secret.slice(0, n))) return cut.slice(0, cut.length - n);
+    }
+  }
+  return cut;
+}
+
+// A URL with a scheme; the query/fragment part runs to whitespace or a quote.
+const URL_RE = /\b([a-z][a-z0-9+.-]{0,20}:\/\/)([^\s"'<>`/?#]*@)?([^\s"'<>`?#]*)([?#][^\s"'<>`]*)?/gi;
+// `name=value` pairs whose value is a secret, wherever they appear (a path+query without scheme).
+const SECRET_PAIR_RE = /\b([\w-]{0,40}?(?:token|secret|signature|password|passwd))(=|%3D)[^&\s"'<>`]*/gi;
+
+/**
+ * Strips user info, query and fragment from every URL in `text` (`https://h/p?…`) and the
+ * value of any `SecurityToken=`, `Signature=`, `token=`… pair. `text` should be bounded.
+ *
+ * @example
+ * ```ts
+ * stripUrlSecrets('request to https://u:p@h/x?SecurityToken=abc failed'); // 'request to https://h/x?… failed'
+ * ```
+ */
+export function stripUrlSecrets(text: string): string {
+  return text
+    .replace(URL_RE, (_m, scheme: string, _user: string | undefined, rest: string, query: string | undefined) => {
+      if (query === undefined) return `${scheme}${rest}`;
+      // Keep closing punctuation that ends a quoted URL: "(https://h/?q): reason".
+      const tail = /[)\].,;:]+$/.exec(query)?.[0] ?? '';
+      return `${scheme}${rest}?…${tail}`;
+    })
+    .replace(SECRET_PAIR_RE, (_m, name: string, eq: string) => `${name}${eq}${REDACTED}`);
+}
+
+/**
+ * Foreign text made safe to print: cut to `max` characters, URLs stripped of queries and
+ * user info, known secrets scrubbed.
+ *
+ * @example
+ * ```ts
+ * sanitizeText('GET https://h/?token=abcd1234 failed: abcd1234', ['abcd1234']); // 'GET https://h/?… failed: [REDACTED]'
+ * ```
+ */
+export function sanitizeText(text: string, secrets: readonly (string | undefined)[] = [], max = 1000): string {
+  let bounded = text.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets) : text;
+  bounded = scrubSecrets(stripUrlSecrets(bounded), secrets);
+  return bounded.length > max ? `${dropPartialSecret(bounded.slice(0, max - 1), secrets)}…` : bounded;
+}
+
+function ownString(value: object, key: string): string | undefined {
+  try {
+    const v = (value as Record<string, unknown>)[key];
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined; // a throwing getter
+  }
+}
+
+/**
+ * A printable stand-in for a foreign error (what fetch threw): an `Error` with the same
+ * name, sanitized message and string `code`, and a sanitized stand-in of its own cause
+ * (a few links deep). The original is never kept: its message, properties or cause may
+ * quote the request URL with a token in the query.
+ *
+ * @example
+ * ```ts
+ * const safe = sanitizeError(new TypeError('fetch failed https://h/?SecurityToken=x'), []);
+ * safe.message; // 'fetch failed https://h/?…'
+ * ```
+ */
+export function sanitizeError(error: unknown, secrets: readonly (string | undefined)[], depth = 0): Error {
+  if (typeof error !== 'object' || error === null) {
+    const text = typeof error === 'string' ? error : `non-error value thrown (${typeof error})`;
+    return new Error(sanitizeText(text, secrets));
+  }
+  const name = ownString(error, 'name');
+  const message = ownString(error, 'message') ?? '';
+  const code = ownString(error, 'code');
+  let cause: unknown;
+  try {
+    cause = (error as { cause?: unknown }).cause;
+  } catch {
+    cause = undefined;
+  }
+  const nested =
+    cause === undefined || cause === null || cause === error || depth + 1 >= MAX_CAUSE_DEPTH
+      ? undefined
+      : sanitizeError(cause, secrets, depth + 1);
+  const safe = new Error(sanitizeText(message, secrets), nested === undefined ? undefined : { cause: nested });
+  if (name !== undefined && name !== 'Error') {
+    Object.defineProperty(safe, 'name', { value: sanitizeText(name, secrets, 100), configurable: true, writable: true });
+  }
+  if (code !== undefined) {
+    (safe as Error & { code?: string }).code = sanitizeText(code, secrets, 100);
+  }
+  // The stack's first line repeats name and message: rebuild it from the clean ones.
+  const frames = (safe.stack ?? '').split('\n').slice(1).join('\n');
+  safe.stack = `${safe.name}: ${safe.message}${frames === '' ? '' : `\n${frames}`}`;
+  return safe;
+}
+
+/**
+ * The values of a URL's query (and the query itself), for {@link scrubSecrets}: a token
+ * passed as `?token=…` is a secret.
+ *
+ * @example
+ * ```ts
+ * querySecrets(new URL('https://h/c?token=abcd')); // ['token=abcd', 'abcd']
+ * ```
+ */
+export function querySecrets(url: URL): string[] {
+  if (url.search === '') return [];
+  const out = [url.search.slice(1)];
+  for (const [, value] of url.searchParams) out.push(value);
+  return out;
+}
+
+/**
+ * `code: message <- code: message` of a foreign error chain, a few links deep, sanitized
+ * (for our own messages; the chain itself is never kept).
+ *
+ * @example
+ * ```ts
+ * describeFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }), []);
+ * // 'fetch failed <- ECONNREFUSED: connect ECONNREFUSED'
+ * ```
+ */
+export function describeFailure(error: unknown, secrets: readonly (string | undefined)[]): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  try {
+    for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+      if (typeof current !== 'object') {
+        parts.push(typeof current === 'string' ? current : `non-error value thrown (${typeof current})`);
+        break;
+      }
+      const { code, message } = current as { code?: unknown; message?: unknown };
+      const piece = [typeof code === 'string' ? code : undefined, typeof message === 'string' ? message.slice(0, 2000) : undefined]
+        .filter((p): p is string => p !== undefined && p !== '')
+        .join(': ');
+      if (piece !== '' && !parts.some((p) => p.includes(piece))) parts.push(piece);
+      current = (current as { cause?: unknown }).cause;
+    }
+  } catch {
+    // A throwing getter: keep what was read.
+  }
+  return parts.length === 0 ? 'unknown error' : sanitizeText(parts.join(' <- '), secrets, 500);
+}
