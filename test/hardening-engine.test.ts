@@ -55,7 +55,7 @@ function countingSts(): StsClient & { calls: number } {
     });
   };
   const client = {
-    endpoint: 'https://sts.example.invalid',
+    endpoint: 'http://127.0.0.1:9', // never contacted: every method is in-process
     get calls() {
       return calls;
     },

@@ -3,7 +3,6 @@
  * OIDC provider ARN and the path of a projected service-account token, from options or from
  * the variables the ACK pod-identity webhook injects.
  */
-import { readFile } from 'node:fs/promises';
 import type { StsCache } from '../cache.js';
 import { ConfigError, CredentialsError, CredentialsProviderError } from '../errors.js';
 import { fromOidc } from '../providers/oidc.js';
@@ -12,6 +11,10 @@ import { processEnv, type EnvLike } from '../providers/env.js';
 import type { RefreshingProvider, RefreshOptions } from '../refresh.js';
 import type { StsClient, StsClientOptions } from '../sts/client.js';
 import { validateOidcProviderArn, validateRoleArn, validateRoleSessionName } from '../sts/validate.js';
+import { FileReadProblem, readSmallTextFile } from './read-file.js';
+
+/** An OIDC token is a JWT of a few KiB. */
+const MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
 const ENV_ROLE_ARN = 'ALIBABA_CLOUD_ROLE_ARN';
 const ENV_OIDC_PROVIDER_ARN = 'ALIBABA_CLOUD_OIDC_PROVIDER_ARN';
@@ -137,11 +140,9 @@ export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): Refre
   const readToken = async (): Promise<string> => {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readSmallTextFile(path, MAX_TOKEN_FILE_BYTES);
     } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const why =
-        code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder' : `cannot be read (${typeof code === 'string' ? code : 'error'})`;
+      const why = error instanceof FileReadProblem ? error.message : 'cannot be read';
       throw new ConfigError(`fromOidcTokenFile: the OIDC token file ${path} (${tokenFile.field}) ${why}`, {
         provider: PROVIDER,
         file: path,

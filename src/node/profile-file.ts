@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { stat, readFile } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { FileReadProblem, readSmallTextFile } from './read-file.js';
 import { homedir as osHomedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -202,11 +203,11 @@ export async function loadProfileFile<T>(
   const readAt = Date.now();
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readSmallTextFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
+    const code = (error as { code?: unknown }).code;
     if (code === 'ENOENT') return undefined; // removed between stat and read
-    throw new ConfigError(`${context.provider}: cannot read ${path} (${code ?? 'unknown error'})`, {
+    throw new ConfigError(`${context.provider}: ${path} ${error instanceof FileReadProblem ? error.message : 'cannot be read'}`, {
       provider: context.provider,
       file: path,
     });
