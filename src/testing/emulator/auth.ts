@@ -1,167 +1,24 @@
 /**
- * Reading an incoming OpenAPI request and verifying its signature the way the service
- * does: recompute it from what arrived (with alicred's own signer) and compare in constant
- * time.
+ * Authentication as the service does it: signature fields, request time, the caller's key
+ * or STS token, then the signature, recomputed from what arrived by the emulator's own
+ * verifier (verify.ts, never alicred's signer) and compared in constant time; then nonce reuse.
  *
  * @internal
  */
-import type { IncomingHttpHeaders } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { ACS3_HMAC_SHA256, rpcStringToSign, signRpcV1, signV3 } from '../../sts/sign.js';
-import type { SignatureVersion } from './types.js';
-
-/**
- * The parts of a V3 `Authorization` header.
- *
- * @example
- * const auth: V3Authorization = { algorithm: 'ACS3-HMAC-SHA256', credential: 'id', signedHeaders: ['host'], signature: 'ab' };
- */
-export type V3Authorization = {
-  algorithm: string;
-  credential: string;
-  signedHeaders: string[];
-  signature: string;
-};
-
-/**
- * An incoming request, decoded once (see {@link parseRequest}).
- *
- * @example
- * const { action, version, signatureVersion } = parseRequest('GET', '/?Action=X&Version=1', {}, Buffer.alloc(0));
- */
-export type ParsedRequest = {
-  method: string;
-  /** Path as sent, without the query (`/`). */
-  rawPath: string;
-  /** Decoded query parameters (last value wins). */
-  query: Record<string, string>;
-  /** Decoded form-body parameters (application/x-www-form-urlencoded only). */
-  form: Record<string, string>;
-  /** Query, then form (form wins): the API parameters plus, under V1, the common ones. */
-  params: Record<string, string>;
-  body: Buffer;
-  headers: IncomingHttpHeaders;
-  signatureVersion: SignatureVersion;
-  action: string;
-  version: string;
-  accessKeyId: string | undefined;
-  /** Present under V3; undefined when the header could not be parsed. */
-  authorization: V3Authorization | undefined;
-  /** The caller's SecurityToken (V1 `SecurityToken`, V3 `x-acs-security-token`). */
-  securityToken: string | undefined;
-  /** The signature nonce (V1 `SignatureNonce`, V3 `x-acs-signature-nonce`). */
-  nonce: string | undefined;
-  /** The request time (V1 `Timestamp`, V3 `x-acs-date`). */
-  timestamp: string | undefined;
-};
-
-function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name];
-  if (value === undefined) return undefined;
-  return Array.isArray(value) ? value.join(',') : value;
-}
-
-function searchParamsToRecord(search: URLSearchParams): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of search) out[key] = value;
-  return out;
-}
-
-/**
- * Parses `ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=a;b,Signature=hex`.
- *
- * @example
- * parseV3Authorization('ACS3-HMAC-SHA256 Credential=id,SignedHeaders=host;x-acs-date,Signature=ab');
- */
-export function parseV3Authorization(value: string): V3Authorization | undefined {
-  const space = value.indexOf(' ');
-  if (space <= 0) return undefined;
-  const algorithm = value.slice(0, space);
-  const fields: Record<string, string> = {};
-  for (const part of value.slice(space + 1).split(',')) {
-    const eq = part.indexOf('=');
-    if (eq <= 0) return undefined;
-    fields[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  const { Credential: credential, SignedHeaders: signedHeaders, Signature: signature } = fields;
-  if (!credential || !signedHeaders || !signature) return undefined;
-  return {
-    algorithm,
-    credential,
-    signedHeaders: signedHeaders.split(';').map((h) => h.trim().toLowerCase()),
-    signature,
-  };
-}
-
-/**
- * Decodes a request: parameters, signature version, action, version and caller.
- *
- * @example
- * const parsed = parseRequest('POST', '/?Action=AssumeRole', req.headers, body);
- */
-export function parseRequest(method: string, url: string, headers: IncomingHttpHeaders, body: Buffer): ParsedRequest {
-  const q = url.indexOf('?');
-  const rawPath = q === -1 ? url : url.slice(0, q);
-  const query = q === -1 ? {} : searchParamsToRecord(new URLSearchParams(url.slice(q + 1)));
-  const contentType = (header(headers, 'content-type') ?? '').toLowerCase();
-  const form = contentType.startsWith('application/x-www-form-urlencoded')
-    ? searchParamsToRecord(new URLSearchParams(body.toString('utf8')))
-    : {};
-  const params = { ...query, ...form };
-
-  const authHeader = header(headers, 'authorization');
-  let signatureVersion: SignatureVersion;
-  let authorization: V3Authorization | undefined;
-  let accessKeyId: string | undefined;
-  if (authHeader !== undefined && authHeader !== '') {
-    signatureVersion = 'v3';
-    authorization = parseV3Authorization(authHeader);
-    accessKeyId = authorization?.credential;
-  } else if (params.Signature !== undefined || params.AccessKeyId !== undefined || params.SignatureMethod !== undefined) {
-    signatureVersion = 'v1';
-    accessKeyId = params.AccessKeyId;
-  } else {
-    signatureVersion = 'anonymous';
-  }
-
-  const v3 = signatureVersion === 'v3';
-  return {
-    method: method.toUpperCase(),
-    rawPath,
-    query,
-    form,
-    params,
-    body,
-    headers,
-    signatureVersion,
-    // Anonymous RPC calls carry Action/Version as parameters; Tea clients also send x-acs-* headers.
-    action: (v3 ? header(headers, 'x-acs-action') : params.Action) ?? params.Action ?? header(headers, 'x-acs-action') ?? '',
-    version:
-      (v3 ? header(headers, 'x-acs-version') : params.Version) ?? params.Version ?? header(headers, 'x-acs-version') ?? '',
-    accessKeyId,
-    authorization,
-    securityToken: v3 ? header(headers, 'x-acs-security-token') : params.SecurityToken,
-    nonce: v3 ? header(headers, 'x-acs-signature-nonce') : params.SignatureNonce,
-    timestamp: v3 ? header(headers, 'x-acs-date') : params.Timestamp,
-  };
-}
-
-/**
- * Constant-time comparison of two strings (false at once only when the lengths differ).
- *
- * @example
- * safeEqual('abc', 'abc'); // true
- */
-export function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a, 'utf8');
-  const y = Buffer.from(b, 'utf8');
-  if (x.length !== y.length) {
-    // Still spend the time of one comparison.
-    timingSafeEqual(x, x);
-    return false;
-  }
-  return timingSafeEqual(x, y);
-}
+import type { Account, Caller } from './account.js';
+import type { ParsedRequest } from './request.js';
+import { fail } from './respond.js';
+import {
+  V3_ALGORITHM,
+  parseRequestTime,
+  safeEqual,
+  sha256Hex,
+  v1Signature,
+  v1StringToSign,
+  v3CanonicalRequest,
+  v3Signature,
+  v3StringToSign,
+} from './verify.js';
 
 /**
  * A problem with the request's signature fields, before any key is looked up.
@@ -171,18 +28,7 @@ export function safeEqual(a: string, b: string): boolean {
  */
 export type SignatureFormatProblem = { code: string; message: string };
 
-const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,3})?Z$/;
-
-/**
- * Parses a UTC `yyyy-MM-ddTHH:mm:ssZ` timestamp (milliseconds tolerated); NaN when malformed.
- *
- * @example
- * parseTimestamp('2025-01-15T08:00:00Z'); // 1736928000000
- */
-export function parseTimestamp(value: string): number {
-  if (!TIMESTAMP_RE.test(value)) return Number.NaN;
-  return Date.parse(value);
-}
+const V3_REQUIRED_HEADERS = ['host', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'];
 
 /**
  * Checks the presence and form of the signature fields of a signed request. Returns the
@@ -221,10 +67,10 @@ export function signatureFormatProblem(parsed: ParsedRequest): SignatureFormatPr
   if (parsed.signatureVersion === 'v3') {
     const auth = parsed.authorization;
     if (auth === undefined) return incomplete('The Authorization header is malformed.');
-    if (auth.algorithm !== ACS3_HMAC_SHA256) {
+    if (auth.algorithm !== V3_ALGORITHM) {
       return { code: 'InvalidSignatureMethod', message: `Specified signature method ${auth.algorithm} is not supported.` };
     }
-    for (const required of ['host', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256']) {
+    for (const required of V3_REQUIRED_HEADERS) {
       if (parsed.headers[required] === undefined) return incomplete(`The header ${required} is missing.`);
       if (!auth.signedHeaders.includes(required)) return incomplete(`The header ${required} is not signed.`);
     }
@@ -240,10 +86,11 @@ export function signatureFormatProblem(parsed: ParsedRequest): SignatureFormatPr
 }
 
 /**
- * Result of a signature check.
+ * Result of a signature check; on failure, the server's string to sign (the service quotes
+ * it in `SignatureDoesNotMatch`).
  *
  * @example
- * const check: SignatureCheck = await verifyV1(parsed, secret);
+ * const check: SignatureCheck = verifyV1(parsed, secret);
  * if (!check.ok) console.log(check.stringToSign);
  */
 export type SignatureCheck = { ok: true } | { ok: false; stringToSign: string };
@@ -253,44 +100,120 @@ export type SignatureCheck = { ok: true } | { ok: false; stringToSign: string };
  * form body) and compares it with the one sent.
  *
  * @example
- * await verifyV1(parsed, 'secret'); // { ok: true } | { ok: false, stringToSign }
+ * verifyV1(parsed, 'secret'); // { ok: true } | { ok: false, stringToSign }
  */
-export async function verifyV1(parsed: ParsedRequest, secret: string): Promise<SignatureCheck> {
+export function verifyV1(parsed: ParsedRequest, secret: string): SignatureCheck {
   const { Signature: given = '', ...signed } = parsed.params;
-  const method = parsed.method as 'GET' | 'POST';
-  const expected = await signRpcV1({ method, params: signed, accessKeySecret: secret });
-  if (safeEqual(expected, given)) return { ok: true };
-  return { ok: false, stringToSign: rpcStringToSign(method, signed) };
+  const stringToSign = v1StringToSign(parsed.method, signed);
+  if (safeEqual(v1Signature(stringToSign, secret), given)) return { ok: true };
+  return { ok: false, stringToSign };
 }
 
 /**
  * Recomputes the V3 (ACS3-HMAC-SHA256) signature from the method, raw path, decoded query,
- * the headers named in `SignedHeaders` and the body bytes, and compares it with the one sent;
- * `x-acs-content-sha256` must also be the SHA-256 of the body actually received.
+ * the headers named in `SignedHeaders` and the hash of the body bytes received, and compares
+ * it with the one sent; `x-acs-content-sha256` must also be that hash.
  *
  * @example
- * await verifyV3(parsed, 'secret'); // { ok: true } | { ok: false, stringToSign }
+ * verifyV3(parsed, 'secret'); // { ok: true } | { ok: false, stringToSign }
  */
-export async function verifyV3(parsed: ParsedRequest, secret: string): Promise<SignatureCheck> {
+export function verifyV3(parsed: ParsedRequest, secret: string): SignatureCheck {
   const auth = parsed.authorization!;
-  const headers: Record<string, string> = {};
-  for (const name of auth.signedHeaders) {
-    const value = header(parsed.headers, name);
-    if (value !== undefined) headers[name] = value;
-  }
-  const result = await signV3({
+  const payloadHash = sha256Hex(parsed.body);
+  const canonical = v3CanonicalRequest({
     method: parsed.method,
-    pathname: parsed.rawPath === '' ? '/' : parsed.rawPath,
+    path: parsed.rawPath,
     query: parsed.query,
-    headers,
-    body: parsed.body,
-    accessKeyId: auth.credential,
-    accessKeySecret: secret,
+    headers: parsed.headerValues,
+    signedHeaders: auth.signedHeaders,
+    payloadHash,
   });
-  const expected = /Signature=([0-9a-f]+)$/.exec(result.authorization)?.[1] ?? '';
-  // signV3 hashes the body itself; the header that was sent (and signed) must agree with it.
-  const bodyHash = createHash('sha256').update(parsed.body).digest('hex');
-  const sentHash = header(parsed.headers, 'x-acs-content-sha256') ?? '';
-  if (safeEqual(expected, auth.signature) && safeEqual(sentHash, bodyHash)) return { ok: true };
-  return { ok: false, stringToSign: result.stringToSign };
+  const stringToSign = v3StringToSign(canonical);
+  const sentHash = (parsed.headerValues['x-acs-content-sha256'] ?? []).join(',');
+  const signatureOk = safeEqual(v3Signature(stringToSign, secret), auth.signature);
+  if (signatureOk && safeEqual(sentHash, payloadHash)) return { ok: true };
+  return { ok: false, stringToSign };
+}
+
+/**
+ * Authentication bound to one account: the timestamp check (also used alone by anonymous
+ * actions) and the full check of a signed request.
+ *
+ * @example
+ * const auth = createAuthenticator(account, resolved.maxSkewMs);
+ * const caller = auth.authenticate(parsed, clock());
+ */
+export type Authenticator = {
+  /** `InvalidTimeStamp.Format` / `.Expired` unless the request time is within the skew. */
+  checkTimestamp(parsed: ParsedRequest, now: number): void;
+  /** The caller of a signed request, or throws the service's error. */
+  authenticate(parsed: ParsedRequest, now: number): Caller;
+};
+
+/**
+ * Creates the {@link Authenticator} of `account`, accepting request times within `maxSkewMs`.
+ *
+ * @example
+ * createAuthenticator(account, 900_000);
+ */
+export function createAuthenticator(account: Account, maxSkewMs: number): Authenticator {
+  // Nonce of each accepted request, by `accessKeyId\nnonce`, with its arrival time; oldest first.
+  const nonces = new Map<string, number>();
+
+  function checkTimestamp(parsed: ParsedRequest, now: number): void {
+    if (parsed.timestamp === undefined) return;
+    const t = parseRequestTime(parsed.timestamp);
+    if (Number.isNaN(t)) fail(400, 'InvalidTimeStamp.Format', 'Specified time stamp or date value is not well formatted.');
+    if (Math.abs(now - t) > maxSkewMs) fail(400, 'InvalidTimeStamp.Expired', 'Specified time stamp or date value is expired.');
+  }
+
+  function rememberNonce(key: string, now: number): void {
+    // Forget nonces whose timestamps can no longer pass the skew check.
+    for (const [k, t] of nonces) {
+      if (t >= now - 2 * maxSkewMs) break;
+      nonces.delete(k);
+    }
+    if (nonces.has(key)) fail(400, 'SignatureNonceUsed', 'Specified signature nonce was used already.');
+    nonces.set(key, now);
+  }
+
+  function lookup(parsed: ParsedRequest, accessKeyId: string, now: number): { caller: Caller; secret: string } {
+    if (accessKeyId.startsWith('STS.')) {
+      // The token carries the session (the real service decrypts it), so it is checked first.
+      const token = parsed.securityToken;
+      if (token === undefined || token === '') fail(400, 'MissingSecurityToken', 'SecurityToken is mandatory for this action.');
+      const session = account.sessionsByToken.get(token);
+      if (session === undefined) fail(400, 'InvalidSecurityToken.Malformed', 'Specified SecurityToken is malformed.');
+      if (session.accessKeyId !== accessKeyId) {
+        fail(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.');
+      }
+      if (session.revoked) fail(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
+      if (now >= session.expiresAt) fail(400, 'InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.');
+      return { caller: { kind: 'session', session }, secret: session.accessKeySecret };
+    }
+    const state = account.usersByKey.get(accessKeyId);
+    if (state === undefined || state.revoked) fail(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
+    if (state.user.disabled === true) fail(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
+    return { caller: { kind: 'user', state }, secret: state.user.accessKeySecret };
+  }
+
+  function authenticate(parsed: ParsedRequest, now: number): Caller {
+    const problem = signatureFormatProblem(parsed);
+    if (problem !== undefined) fail(400, problem.code, problem.message);
+    checkTimestamp(parsed, now);
+    const accessKeyId = parsed.accessKeyId!;
+    const { caller, secret } = lookup(parsed, accessKeyId, now);
+    const check = parsed.signatureVersion === 'v3' ? verifyV3(parsed, secret) : verifyV1(parsed, secret);
+    if (!check.ok) {
+      fail(
+        400,
+        'SignatureDoesNotMatch',
+        `Specified signature is not matched with our calculation. server string to sign is:${check.stringToSign}`,
+      );
+    }
+    rememberNonce(`${accessKeyId}\n${parsed.nonce}`, now);
+    return caller;
+  }
+
+  return { checkTimestamp, authenticate };
 }

@@ -26,6 +26,26 @@ export class ApiError extends Error {
 }
 
 /**
+ * Throws an {@link ApiError}: the request ends with this error answer.
+ *
+ * @example
+ * fail(404, 'EntityNotExist.Role', 'The specified Role not exists .');
+ */
+export function fail(status: number, code: string, message: string, extra?: Record<string, unknown>): never {
+  throw new ApiError(status, code, message, extra);
+}
+
+/**
+ * Throws `Missing<Name>` (400) for a mandatory parameter that is absent or empty.
+ *
+ * @example
+ * missing('RoleArn'); // MissingRoleArn: RoleArn is mandatory for this action.
+ */
+export function missing(name: string): never {
+  fail(400, `Missing${name}`, `${name} is mandatory for this action.`);
+}
+
+/**
  * Response format: JSON, or XML for V1 requests whose `Format` is XML or absent.
  *
  * @example
