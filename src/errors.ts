@@ -54,12 +54,63 @@ function brand(error: Error, target: unknown): void {
   Object.defineProperty(error, ERROR_KINDS, { value: Object.freeze(kinds) });
 }
 
+/**
+ * Every code alicred itself throws, for `switch (error.code)` with completion. An
+ * {@link StsError} may also carry the service's own code (`NoPermission`,
+ * `Throttling.User`, `InvalidAccessKeyId.NotFound`…), so `code` is typed
+ * `CredentialsErrorCode | (string & {})`.
+ *
+ * @example
+ * ```ts
+ * import { isCredentialsError, fromEnv, type CredentialsErrorCode } from 'alicred';
+ * try { await fromEnv()(); } catch (e) {
+ *   const code: CredentialsErrorCode | (string & {}) = isCredentialsError(e) ? e.code : 'unknown';
+ *   if (code === 'ConfigError') console.error('fix the configuration');
+ * }
+ * ```
+ */
+export type CredentialsErrorCode =
+  // The base classes' defaults.
+  | 'CredentialsError'
+  | 'ProviderError'
+  | 'ConfigError'
+  // Configuration that is present but unusable (ConfigError).
+  | 'InvalidParameter'
+  | 'InvalidEndpoint'
+  | 'InvalidRegion'
+  | 'InvalidUri'
+  // What a provider (or the chain, or the engine) made of its source.
+  | 'NoCredentials'
+  | 'InvalidCredentials'
+  | 'NonErrorThrown'
+  | 'ExpiredCredentials'
+  | 'InsufficientValidity'
+  | 'RefreshFailed'
+  | 'CacheError'
+  // Talking to an endpoint (STS, ECS metadata, a credentials URI).
+  | 'NetworkError'
+  | 'RequestFailed'
+  | 'Timeout'
+  | 'ResponseTooLarge'
+  | 'InvalidResponse'
+  | 'UnsuccessfulResponse'
+  | 'HttpError'
+  | 'Redirect'
+  // ECS instance metadata.
+  | 'NoRole'
+  | 'RoleNotFound'
+  | 'MetadataTokenFailed'
+  // An external credentials process.
+  | 'ProcessSpawnFailed'
+  | 'ProcessFailed'
+  | 'OutputTooLarge';
+
 /** Options shared by every error constructor. */
 export type CredentialsErrorOptions = {
   /** The underlying error, kept for debugging. */
   cause?: unknown;
-  /** A stable machine-readable code, e.g. `RefreshFailed`. */
-  code?: string;
+  /** A stable machine-readable code, e.g. `RefreshFailed` (see {@link CredentialsErrorCode}). */
+  code?: CredentialsErrorCode | (string & {});
   /** Whether repeating the same operation may succeed (network, throttling, 5xx). */
   retryable?: boolean;
 };
@@ -80,8 +131,8 @@ export class CredentialsError extends Error {
     return hasInstance(this, value);
   }
   override name = 'CredentialsError';
-  /** A stable code for programs; the message is for people. */
-  readonly code: string;
+  /** A stable code for programs (see {@link CredentialsErrorCode}); the message is for people. */
+  readonly code: CredentialsErrorCode | (string & {});
   /** True when retrying the same call may succeed. */
   readonly retryable: boolean;
 
@@ -169,7 +220,8 @@ export class ConfigError extends CredentialsProviderError {
 
 /** Options of {@link StsError}. */
 export type StsErrorOptions = CredentialsErrorOptions & {
-  code: string;
+  /** The service's code (`NoPermission`, `Throttling.User`…) or one of alicred's transport codes. */
+  code: CredentialsErrorCode | (string & {});
   requestId?: string;
   httpStatus?: number;
   recommend?: string;

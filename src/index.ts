@@ -18,6 +18,7 @@ export {
   isCredentialsError,
 } from './errors.js';
 export type {
+  CredentialsErrorCode,
   CredentialsErrorOptions,
   CredentialsProviderErrorOptions,
   ConfigErrorOptions,
