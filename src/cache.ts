@@ -12,7 +12,7 @@ import { LRUCache } from 'lru-cache';
 import type { Credentials } from './credentials.js';
 import { CredentialsError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
-import { defaultAdvisoryWindow } from './refresh.js';
+import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
 
 /** Options of {@link createStsCache}. */
 export type StsCacheOptions = {
@@ -32,11 +32,7 @@ export type StsCache = {
    * caller of that key. `forceRefresh` skips a cached value (still joining a load in flight);
    * `signal` stops only this caller's wait.
    */
-  get(
-    key: string,
-    load: () => Promise<Credentials>,
-    options?: { forceRefresh?: boolean; signal?: AbortSignal },
-  ): Promise<Credentials>;
+  get(key: string, load: () => Promise<Credentials>, options?: StsCacheGetOptions): Promise<Credentials>;
   /** Forgets one key. */
   delete(key: string): void;
   /** Forgets everything. */
@@ -45,7 +41,31 @@ export type StsCache = {
   readonly size: number;
 };
 
-type LoadContext = { load: () => Promise<Credentials> };
+/**
+ * Options of one {@link StsCache.get}.
+ *
+ * @example
+ * ```ts
+ * import { createStsCache, type StsCacheGetOptions } from 'alicred';
+ * const options: StsCacheGetOptions = { advisoryWindowMs: 10 * 60_000, signal: AbortSignal.timeout(5000) };
+ * await createStsCache().get('key', async () => { throw new Error('load it here'); }, options).catch(() => {});
+ * ```
+ */
+export type StsCacheGetOptions = {
+  /** Skip a cached value (still joining a load in flight). */
+  forceRefresh?: boolean;
+  /** Stops only this caller's wait; the shared load goes on. */
+  signal?: AbortSignal;
+  /**
+   * The requesting provider's advisory window (its `refresh.advisoryWindowMs`). A load made
+   * here is kept until its advisory point by this window; a cached value already inside this
+   * window counts as a miss, so a provider refreshing ahead never gets back the value it is
+   * replacing. Default `min(15 min, L/2)`.
+   */
+  advisoryWindowMs?: WindowSize;
+};
+
+type LoadContext = { load: () => Promise<Credentials>; advisoryWindowMs: WindowSize | undefined };
 
 /**
  * Creates an isolated STS-result cache (tests, multi-tenant servers). Most code uses the
@@ -76,7 +96,9 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
       const expiresAt = credentials.expiration?.getTime();
       if (expiresAt !== undefined) {
         const lifetime = expiresAt - clock();
-        const ttl = Math.floor(lifetime - defaultAdvisoryWindow(lifetime));
+        lifetimes.set(credentials, lifetime);
+        // Kept until the loading provider's own advisory point.
+        const ttl = Math.floor(lifetime - windowOf(context.advisoryWindowMs, defaultAdvisoryWindow, lifetime));
         // A result already past its advisory point is handed to this caller but not kept.
         fetchOptions.ttl = Math.max(1, ttl);
       }
@@ -86,18 +108,31 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
 
   /** Keys whose load has started and not yet settled. */
   const unsettled = new Set<string>();
+  /** Each cached credential's lifetime when it was loaded, for the requesters' own windows. */
+  const lifetimes = new WeakMap<Credentials, number>();
+
+  /** True when the cached value for `key` is inside the requester's advisory window. */
+  function tooOldFor(key: string, advisoryWindowMs: WindowSize | undefined): boolean {
+    const cached = lru.peek(key);
+    const expiresAt = cached?.expiration?.getTime();
+    if (cached === undefined || expiresAt === undefined) return false;
+    const lifetime = lifetimes.get(cached) ?? expiresAt - clock();
+    return expiresAt - clock() <= windowOf(advisoryWindowMs, defaultAdvisoryWindow, lifetime);
+  }
 
   return {
     async get(key, load, callOptions = {}) {
       let loadedHere = false;
-      const context = {
+      const context: LoadContext = {
+        advisoryWindowMs: callOptions.advisoryWindowMs,
         load: () => {
           loadedHere = true;
           unsettled.add(key);
           return load().finally(() => unsettled.delete(key));
         },
       };
-      const fetchOnce = () => lru.fetch(key, { context, forceRefresh: callOptions.forceRefresh ?? false });
+      const forceRefresh = callOptions.forceRefresh === true || tooOldFor(key, callOptions.advisoryWindowMs);
+      const fetchOnce = () => lru.fetch(key, { context, forceRefresh });
       let credentials: Credentials | undefined;
       try {
         credentials = await raceAbort(fetchOnce(), callOptions.signal);
@@ -163,7 +198,7 @@ function isStsCache(value: unknown): value is StsCache {
  * ```
  */
 export const defaultStsCache: StsCache = Object.freeze({
-  get: (key: string, load: () => Promise<Credentials>, options?: { forceRefresh?: boolean; signal?: AbortSignal }) =>
+  get: (key: string, load: () => Promise<Credentials>, options?: StsCacheGetOptions) =>
     processStsCache().get(key, load, options),
   delete: (key: string) => processStsCache().delete(key),
   clear: () => processStsCache().clear(),

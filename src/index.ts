@@ -30,7 +30,7 @@ export type { RefreshingProvider, RefreshOptions, RefreshEvent, WindowSize } fro
 export { chain, createChain } from './chain.js';
 export type { ChainProvider, ChainOptions } from './chain.js';
 export { createStsCache, defaultStsCache, stsCacheKey } from './cache.js';
-export type { StsCache, StsCacheOptions, StsCacheKeyInput } from './cache.js';
+export type { StsCache, StsCacheOptions, StsCacheKeyInput, StsCacheGetOptions } from './cache.js';
 export { fromStatic } from './providers/static.js';
 export type { StaticCredentialsInit } from './providers/static.js';
 export { fromEnv } from './providers/env.js';

@@ -176,7 +176,13 @@ function isPlain(o: ProviderCallOptions): boolean {
   return !o.forceRefresh && o.signal === undefined && !o.minValidityMs;
 }
 
-function windowOf(size: WindowSize | undefined, fallback: (l: number) => number, lifetimeMs: number): number {
+/**
+ * A window (ms) for a credential of `lifetimeMs`: the size given (a number, or a function of
+ * the lifetime), else the fallback; anything not a positive finite number counts as 0.
+ *
+ * @internal
+ */
+export function windowOf(size: WindowSize | undefined, fallback: (l: number) => number, lifetimeMs: number): number {
   const value = size === undefined ? fallback(lifetimeMs) : typeof size === 'number' ? size : size(lifetimeMs);
   return Number.isFinite(value) && value > 0 ? value : 0;
 }

@@ -24,6 +24,27 @@ describe('createStsCache', () => {
     expect(load.calls).toBe(1);
   });
 
+  it("keeps an entry until the loading provider's advisory point; a requester with a larger window counts it a miss", async () => {
+    const cache = createStsCache();
+    const load = fakeCredentialSource({ lifetimeMs: 3600 * SECOND });
+    const minute = 60 * SECOND;
+    const first = await cache.get('k', () => load(), { advisoryWindowMs: minute });
+    await vi.advanceTimersByTimeAsync(50 * minute); // 10 min left
+    // The loader (1 min window) still gets it: its advisory point is 59 min.
+    expect(await cache.get('k', () => load(), { advisoryWindowMs: minute })).toBe(first);
+    expect(load.calls).toBe(1);
+    // A provider with the default window (15 min) is refreshing ahead: a hit would hand back
+    // the very value it is replacing.
+    const second = await cache.get('k', () => load());
+    expect(second).not.toBe(first);
+    expect(load.calls).toBe(2);
+    // Windows given as functions of the lifetime work too.
+    await vi.advanceTimersByTimeAsync(40 * minute); // 20 min left of the second
+    expect(await cache.get('k', () => load(), { advisoryWindowMs: (l) => l / 10 })).toBe(second);
+    expect(await cache.get('k', () => load(), { advisoryWindowMs: (l) => l / 2 })).not.toBe(second);
+    expect(load.calls).toBe(3);
+  });
+
   it('keeps different keys apart', async () => {
     const cache = createStsCache();
     const load = fakeCredentialSource({ lifetimeMs: 3600 * SECOND });
