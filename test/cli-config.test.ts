@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, CredentialsProviderError } from '../src/errors.js';
 import { fromCliProfile } from '../src/node/cli-config.js';
 import { startEmulator, type Emulator } from '../src/testing/emulator/index.js';
+import { failure } from './helpers.js';
 
 const A = { name: 'user-a', accessKeyId: 'LTAI5tCliUserA00000001', accessKeySecret: 'cli-secret-a-0123456789' };
 const SECRET = 'cli-secret-never-shown-42';
@@ -88,15 +89,6 @@ const cliWritten = (fields: Profile): Profile => ({
   oidc_token_file: '',
   ...fields,
 });
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-}
 
 function expectConfigError(e: unknown, fields: { file?: string; line?: number; field?: string; message?: RegExp }): void {
   expect(e).toBeInstanceOf(ConfigError);

@@ -4,7 +4,7 @@
  * with an injected fetch that records calls, or refused before any request.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, CredentialsError, CredentialsProviderError } from '../src/errors.js';
+import { ConfigError, CredentialsProviderError } from '../src/errors.js';
 import {
   bodyExcerpt,
   fromCredentialsUri,
@@ -13,6 +13,7 @@ import {
 } from '../src/providers/credentials-uri.js';
 import { createStsClient } from '../src/sts/client.js';
 import { startEmulator, type Emulator } from '../src/testing/emulator/index.js';
+import { failure, configErrorOf as configError } from './helpers.js';
 
 const ROLE = 'vended-role';
 const TOKEN = 'Bearer local-vending-token-0123456789';
@@ -43,25 +44,6 @@ function uriProvider(options: FromCredentialsUriOptions) {
 afterEach(() => {
   for (const p of providers.splice(0)) p.close();
 });
-
-async function failure(promise: Promise<unknown>): Promise<CredentialsError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as CredentialsError;
-  }
-  throw new Error('expected a failure');
-}
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 const future = (ms = 3600_000) => new Date(Date.now() + ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 

@@ -7,13 +7,14 @@
 import * as OpenApiModule from '@alicloud/openapi-client';
 import * as Iot from '@alicloud/iot20180120';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, CredentialsError, CredentialsProviderError } from '../src/errors.js';
+import { ConfigError, CredentialsProviderError } from '../src/errors.js';
 import { fromEcsMetadata, type FromEcsMetadataOptions } from '../src/providers/ecs-metadata.js';
 import type { RefreshEvent } from '../src/refresh.js';
 import { createStsClient } from '../src/sts/client.js';
 import { toTeaCredential } from '../src/adapters/tea.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../src/testing/emulator/index.js';
 import type { CredentialProvider } from '../src/types.js';
+import { failure } from './helpers.js';
 
 // CJS packages: the named export or the one under default, whichever the loader gives.
 const OpenApi = ((OpenApiModule as unknown as { default?: { Config?: unknown } }).default?.Config
@@ -43,15 +44,6 @@ function ecs(emu: Emulator, options: FromEcsMetadataOptions = {}) {
   const provider = fromEcsMetadata({ endpoint: emu.metadataEndpoint, env: {}, ...options });
   providers.push(provider);
   return provider;
-}
-
-async function failure(promise: Promise<unknown>): Promise<CredentialsError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as CredentialsError;
-  }
-  throw new Error('expected a failure');
 }
 
 const metadataRequests = (emu: Emulator) => emu.requests().filter((r) => r.action.startsWith('Metadata'));

@@ -18,6 +18,7 @@ import { fromCliProfile } from '../src/node/cli-config.js';
 import { fromIniProfile } from '../src/node/ini-profile.js';
 import { buildSpec, MAX_ROLE_CHAIN_HOPS, type ProfileSpec } from '../src/node/profile-build.js';
 import { startEmulator, type Emulator } from '../src/testing/emulator/index.js';
+import { failure } from './helpers.js';
 
 const USER = { name: 'user-a', accessKeyId: 'LTAI5tHardenUserA000001', accessKeySecret: 'harden-secret-a-0123456789' };
 const SECRET = 'harden-secret-never-shown-42';
@@ -76,15 +77,6 @@ function lineWith(text: string, needle: string): number {
   const index = text.split('\n').findIndex((l) => l.includes(needle));
   if (index < 0) throw new Error(`no line with ${needle}`);
   return index + 1;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
 }
 
 /** A ConfigError with these fields, stated in its message too, never showing a secret. */

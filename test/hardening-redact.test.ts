@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialsError } from '../src/errors.js';
+
 import { REDACTED, redactText } from '../src/internal/redact-text.js';
 import { fromProcess, type FromProcessOptions } from '../src/node/process.js';
+import { failure } from './helpers.js';
 
 const R = REDACTED;
 
@@ -143,15 +144,6 @@ async function scripted(name: string, source: string, options: Partial<FromProce
   const provider = fromProcess({ command: `${NODE} ${JSON.stringify(path)}`, env: {}, ...options });
   opened.push(provider);
   return provider;
-}
-
-async function failure(provider: () => Promise<unknown>): Promise<CredentialsError> {
-  const result = await provider().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(result).toBeInstanceOf(CredentialsError);
-  return result as CredentialsError;
 }
 
 function printed(error: unknown): string {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, CredentialsProviderError } from '../src/errors.js';
 import { fromIniProfile } from '../src/node/ini-profile.js';
 import { startEmulator, type Emulator } from '../src/testing/emulator/index.js';
+import { failure } from './helpers.js';
 
 const A = { name: 'user-a', accessKeyId: 'LTAI5tIniUserA00000001', accessKeySecret: 'ini-secret-a-0123456789' };
 const SECRET = 'ini-secret-never-shown-42';
@@ -49,15 +50,6 @@ async function makeHome(files: Record<string, string> = {}, mode = 0o600): Promi
 const cred = (text: string) => ({ '.alibabacloud/credentials': text });
 const ak = (section = 'default', id = 'LTAI5tIniStatic0001', secret = SECRET) =>
   `[${section}]\ntype = access_key\naccess_key_id = ${id}\naccess_key_secret = ${secret}\n`;
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected a failure');
-    },
-    (e: unknown) => e,
-  );
-}
 
 /** A ConfigError with these fields, whose message and inspect() never show SECRET. */
 function expectConfigError(e: unknown, fields: { file?: string; line?: number; field?: string; message?: RegExp }): void {

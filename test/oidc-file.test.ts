@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStsCache } from '../src/cache.js';
-import { ConfigError, CredentialsError, CredentialsProviderError, StsError } from '../src/errors.js';
+import { ConfigError, CredentialsProviderError, StsError } from '../src/errors.js';
 import { fromOidcTokenFile } from '../src/node/oidc-file.js';
 import { createStsClient } from '../src/sts/client.js';
 import { startEmulator, type Emulator } from '../src/testing/emulator/index.js';
+import { failure } from './helpers.js';
 
 const ROLE = 'rrsa-app';
 const OIDC = 'ack-rrsa';
@@ -63,15 +64,6 @@ function recordingFetch() {
 function track<T extends { close(): void }>(p: T): T {
   opened.push(p);
   return p;
-}
-
-async function failure(provider: () => Promise<unknown>): Promise<CredentialsError> {
-  const result = await provider().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(result).toBeInstanceOf(CredentialsError);
-  return result as CredentialsError;
 }
 
 describe('fromOidcTokenFile against the emulator', () => {

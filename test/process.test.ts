@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, CredentialsError, CredentialsProviderError } from '../src/errors.js';
+import { ConfigError, CredentialsProviderError } from '../src/errors.js';
 import { fromProcess, type FromProcessOptions } from '../src/node/process.js';
+import { failure } from './helpers.js';
 
 const NODE = JSON.stringify(process.execPath);
 const HELPER_PATH = fileURLToPath(new URL('./fixtures/process/helper.mjs', import.meta.url));
@@ -46,14 +47,6 @@ function helper(helperEnv: Record<string, string>, extra: Partial<FromProcessOpt
 }
 
 /** Runs `provider` and returns what it rejected with (fails if it resolved). */
-async function failure(provider: () => Promise<unknown>): Promise<CredentialsError> {
-  const result = await provider().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(result).toBeInstanceOf(CredentialsError);
-  return result as CredentialsError;
-}
 
 /** Asserts that nothing printed from the error (message, inspect with causes) carries `needles`. */
 function expectClean(error: unknown, ...needles: string[]) {

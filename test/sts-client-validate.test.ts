@@ -8,6 +8,7 @@ import {
   type AssumeRoleWithOidcParams,
 } from '../src/sts/validate.js';
 import { createStsClient } from '../src/sts/client.js';
+import { configErrorOf } from './helpers.js';
 
 const ROLE_ARN = 'acs:ram::123456789012:role/test-role';
 const PROVIDER_ARN = 'acs:ram::123456789012:oidc-provider/ack-rrsa-c123';
@@ -22,16 +23,6 @@ const oidcBase: AssumeRoleWithOidcParams = {
   oidcToken: TOKEN,
   roleSessionName: 'rrsa-session',
 };
-
-function configErrorOf(fn: () => void): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('validateAssumeRoleParams: accepted', () => {
   it.each<[string, Partial<AssumeRoleParams>]>([
