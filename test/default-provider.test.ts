@@ -113,15 +113,21 @@ describe('defaultProvider', () => {
   it('never serves an expired credential when the source keeps failing', async () => {
     const env = { ...noEcs, ALIBABA_CLOUD_CREDENTIALS_URI: base };
     answer = { status: 200, lifetimeMs: 2_000, id: 'STS.short-lived' };
-    const provider = defaultProvider({ env, homedir: home, refresh: { retry: false } });
-    const first = await provider();
-    expect(first.accessKeyId).toBe('STS.short-lived');
-    answer = { status: 500, lifetimeMs: 0, id: '' };
-    await new Promise((r) => setTimeout(r, 2_300));
-    expect(provider.peek()).toBeUndefined();
-    const err = await provider().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(CredentialsError); // the official library returns the expired one
-    provider.close();
+    // Simulated clocks (the loopback server stamps Expiration with the same Date.now): no sleep.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    try {
+      const provider = defaultProvider({ env, homedir: home, refresh: { retry: false } });
+      const first = await provider();
+      expect(first.accessKeyId).toBe('STS.short-lived');
+      answer = { status: 500, lifetimeMs: 0, id: '' };
+      vi.advanceTimersByTime(2_300);
+      expect(provider.peek()).toBeUndefined();
+      const err = await provider().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CredentialsError); // the official library returns the expired one
+      provider.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('yields ECS metadata credentials that refresh (emulator), and they are real', async () => {
