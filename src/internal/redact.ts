@@ -105,6 +105,59 @@ export function sanitizeText(text: string, secrets: readonly (string | undefined
   return bounded.length > max ? `${dropPartialSecret(bounded.slice(0, max - 1), secrets)}…` : bounded;
 }
 
+/** Longest excerpt by default. */
+export const DEFAULT_EXCERPT_CHARS = 200;
+
+// `"AccessKeySecret": "…"`, `token=…`: the value after a secret-looking field name.
+const SECRET_FIELD_RE = /("?(?:AccessKeySecret|SecurityToken|access_key_secret|security_token|sts_token|secret|token|password)"?\s*[:=]\s*)("[^"]*"?|[^\s,;&}]*)/gi;
+// A long run of key-like characters: a secret nobody told us about.
+const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{32,}/g;
+
+/**
+ * Options of {@link bodyExcerpt}.
+ *
+ * @example
+ * ```ts
+ * const options: ExcerptOptions = { max: 120, secrets: ['CAIS+abc='], unknownSecrets: true };
+ * ```
+ */
+export type ExcerptOptions = {
+  /** Longest result, `…` included. Default 200. */
+  max?: number | undefined;
+  /** Known secrets (the request's), scrubbed in every encoded form. */
+  secrets?: readonly (string | undefined)[] | undefined;
+  /**
+   * The text may carry secrets we were not told (a credentials answer): also mask every run
+   * of 32+ key-like characters. Off for error pages, where such runs are ids worth reading.
+   */
+  unknownSecrets?: boolean | undefined;
+};
+
+/**
+ * A short, single-line excerpt of foreign text (a response body, a field of one) for error
+ * messages. The one rule: only a bounded prefix is looked at (no regex over a huge body);
+ * URL queries stripped, known secrets scrubbed, values of secret-looking fields
+ * (`AccessKeySecret`, `SecurityToken`, `token`, `password`…) masked, with `unknownSecrets`
+ * long key-like runs masked too; whitespace collapsed; cut to `max` with `…`, never leaving
+ * the start of a known secret at the cut.
+ *
+ * @example
+ * ```ts
+ * bodyExcerpt('{"AccessKeySecret":"abc","Code":"Oops"}'); // '{"AccessKeySecret":"[REDACTED]","Code":"Oops"}'
+ * bodyExcerpt('<html>\n  <h1>502 Bad Gateway</h1>\n</html>'); // '<html> <h1>502 Bad Gateway</h1> </html>'
+ * ```
+ */
+export function bodyExcerpt(text: string, options: ExcerptOptions = {}): string {
+  const secrets = options.secrets ?? [];
+  const max = options.max ?? DEFAULT_EXCERPT_CHARS;
+  const prefix = text.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets) : text;
+  let masked = scrubSecrets(stripUrlSecrets(prefix), secrets).replace(SECRET_FIELD_RE, '$1"[REDACTED]"');
+  if (options.unknownSecrets === true) masked = masked.replace(LONG_RUN_RE, REDACTED);
+  const collapsed = masked.replace(/\s+/g, ' ').trim();
+  if (collapsed.length <= max) return prefix.length < text.length ? `${collapsed}…` : collapsed;
+  return `${dropPartialSecret(collapsed.slice(0, max - 1), secrets)}…`;
+}
+
 function ownString(value: object, key: string): string | undefined {
   try {
     const v = (value as Record<string, unknown>)[key];

@@ -10,18 +10,12 @@ import type { RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
 import { lineOf, parseCliFile, type CliFile, type CliProfile } from './cli-file.js';
 import type { NodeSourceOptions } from './options.js';
-import {
-  buildSpec,
-  compact,
-  MAX_ROLE_CHAIN_HOPS,
-  ProviderMemo,
-  specDigest,
-  type BuildContext,
-  type Locate,
-  type ProfileSpec,
-  type StsOverrides,
-} from './profile-build.js';
-import { choose, envFlag, envOf, envValue, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
+import { envFlag, envString, trimmedString } from '../internal/env.js';
+import { cliMode, type CliMode } from './cli-modes.js';
+import { buildSpec, MAX_ROLE_CHAIN_HOPS, ProviderMemo, specDigest, type BuildContext, type ProfileSpec } from './profile-build.js';
+import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
+import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields.js';
+import { CLI_AUTO_MODES, CLI_MODE_FORMS, supportedKinds } from './profile-forms.js';
 
 const PROVIDER = 'cli-profile';
 
@@ -32,7 +26,6 @@ const ENV_CLI_PROFILE_DISABLED = 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED';
 /** `true` or `1`: the CLI refuses the External and CredentialsURI modes; so does alicred. */
 const ENV_DISABLE_EXTERNAL_PROCESS = 'ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS';
 const ENV_PROFILE = 'ALIBABA_CLOUD_PROFILE';
-const ENV_CREDENTIALS_URI = 'ALIBABA_CLOUD_CREDENTIALS_URI';
 
 /**
  * Options of {@link fromCliProfile}: where the file and the profile are, plus the
@@ -52,66 +45,7 @@ export type FromCliProfileOptions = NodeSourceOptions & {
   file?: string;
 };
 
-/** The CLI's mode names; matched case-insensitively, as `NormalizeMode` does. */
-const MODES = [
-  'AK',
-  'StsToken',
-  'RamRoleArn',
-  'EcsRamRole',
-  'ChainableRamRoleArn',
-  'OIDC',
-  'External',
-  'CredentialsURI',
-  'RsaKeyPair',
-  'RamRoleArnWithRoleName',
-  'CloudSSO',
-  'OAuth',
-  'BearerToken',
-  'Anonymous',
-] as const;
-type Mode = (typeof MODES)[number];
-const MODE_BY_LOWER = new Map<string, Mode>(MODES.map((m) => [m.toLowerCase(), m]));
-const SUPPORTED_MODES: readonly Mode[] = ['AK', 'StsToken', 'RamRoleArn', 'EcsRamRole', 'ChainableRamRoleArn', 'OIDC', 'External', 'CredentialsURI'];
-
-const UNSUPPORTED: Partial<Record<Mode, string>> = {
-  CloudSSO: 'it needs the CLI\'s browser sign-in (`aliyun configure --mode CloudSSO`) and its token cache',
-  OAuth: 'it needs the CLI\'s OAuth sign-in and writes refreshed tokens back to the file',
-  BearerToken: 'a bearer token is not an AccessKey and cannot sign requests',
-  Anonymous: 'it means no credentials at all',
-  RsaKeyPair: 'RSA key pairs (GenerateSessionAccessKey) are deprecated by Alibaba Cloud',
-  RamRoleArnWithRoleName: 'it is deprecated; use a ChainableRamRoleArn profile whose source_profile is an EcsRamRole profile',
-};
-
-/** Spec field → profile key, for errors raised while building. */
-const KEY_OF_FIELD: Record<string, string> = {
-  accessKeyId: 'access_key_id',
-  accessKeySecret: 'access_key_secret',
-  securityToken: 'sts_token',
-  roleArn: 'ram_role_arn',
-  roleSessionName: 'ram_session_name',
-  policy: 'policy',
-  externalId: 'external_id',
-  oidcProviderArn: 'oidc_provider_arn',
-  tokenFile: 'oidc_token_file',
-  token: 'oidc_token_file',
-  oidcToken: 'oidc_token_file',
-  roleName: 'ram_role_name',
-  uri: 'credentials_uri',
-  command: 'process_command',
-  endpoint: 'sts_endpoint',
-  region: 'sts_region',
-  vpc: 'enable_vpc',
-  durationSeconds: 'expired_seconds',
-};
-
-/** A profile's values, read with errors naming the key and its line. */
-type Fields = {
-  readonly p: CliProfile;
-  str(key: string): string | undefined;
-  need(key: string, because: string): string;
-  seconds(): number | undefined;
-  sts(): StsOverrides;
-};
+const SUPPORTED_MODES = supportedKinds(CLI_MODE_FORMS).join(', ');
 
 /** Names for messages: each cut to 40 characters, the list abbreviated past 8. */
 function describeChain(names: readonly string[]): string {
@@ -124,6 +58,7 @@ function describeChain(names: readonly string[]): string {
 class Resolver {
   /** Each spec's build context (the links of a chain come from different profiles). */
   readonly contexts = new Map<ProfileSpec, BuildContext>();
+  private readonly readers = new Map<string, FieldReader>();
 
   constructor(
     private readonly file: CliFile,
@@ -138,9 +73,13 @@ class Resolver {
     return entry ? (lineOf(this.file, ['profiles', entry.index, 'name']) ?? lineOf(this.file, ['profiles', entry.index])) : undefined;
   }
 
-  error(name: string, key: string, what: string): ConfigError {
+  private keyLine(name: string, key: string): number | undefined {
     const entry = this.file.byName.get(name);
-    const line = entry ? (lineOf(this.file, ['profiles', entry.index, key]) ?? this.profileLine(name)) : undefined;
+    return entry ? (lineOf(this.file, ['profiles', entry.index, key]) ?? this.profileLine(name)) : undefined;
+  }
+
+  error(name: string, key: string, what: string): ConfigError {
+    const line = this.keyLine(name, key);
     const at = line === undefined ? '' : ` (line ${line})`;
     return new ConfigError(`${PROVIDER}: profile '${name}' in ${this.path}: ${key}${at} ${what}`, {
       provider: PROVIDER,
@@ -150,38 +89,23 @@ class Resolver {
     });
   }
 
-  private fields(name: string): Fields {
-    const p = this.file.byName.get(name)!.profile;
-    const str = (key: string): string | undefined => {
-      const v = p[key];
-      if (v === undefined || v === null) return undefined;
-      if (typeof v !== 'string') throw this.error(name, key, 'must be a string');
-      return v.trim() === '' ? undefined : v.trim();
-    };
-    const need = (key: string, because: string): string => {
-      const v = str(key);
-      if (v === undefined) throw this.error(name, key, `is ${key in p ? 'empty' : 'missing'}; it is required ${because}`);
-      return v;
-    };
-    const seconds = (): number | undefined => {
-      for (const key of ['expired_seconds', 'duration_seconds']) {
-        const v = p[key];
-        if (v === undefined || v === null || v === '' || v === 0) continue;
-        if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
-        if (typeof v === 'string' && /^\d{1,9}$/.test(v.trim())) return Number(v.trim()) || undefined;
-        throw this.error(name, key, 'must be a whole number of seconds');
-      }
-      return undefined;
-    };
-    const bool = (key: string): boolean | undefined => {
-      const v = p[key];
-      if (v === undefined || v === null || v === '') return undefined;
-      if (typeof v === 'boolean') return v;
-      if (typeof v === 'string' && /^(true|false)$/i.test(v.trim())) return v.trim().toLowerCase() === 'true';
-      throw this.error(name, key, 'must be true or false');
-    };
-    const sts = (): StsOverrides => compact({ endpoint: str('sts_endpoint'), region: str('sts_region'), vpc: bool('enable_vpc') });
-    return { p, str, need, seconds, sts };
+  /** The field reader of profile `name`, made once. */
+  private reader(name: string): FieldReader {
+    let reader = this.readers.get(name);
+    if (reader === undefined) {
+      const p: CliProfile = this.file.byName.get(name)!.profile;
+      const values: ProfileValues = {
+        get: (key) => p[key],
+        has: (key) => key in p,
+        lineOf: (key) => this.keyLine(name, key),
+        error: (key, what) => this.error(name, key, what),
+        notString: (_value, expected) => `must be ${expected}`,
+        zeroIsUnset: true,
+      };
+      reader = new FieldReader(values);
+      this.readers.set(name, reader);
+    }
+    return reader;
   }
 
   /**
@@ -190,28 +114,28 @@ class Resolver {
    * are made from the innermost profile outwards: no recursion, whatever the file says.
    */
   resolve(name: string): ProfileSpec {
+    const link = CLI_MODE_FORMS.ChainableRamRoleArn.form!;
+    const because = 'for mode ChainableRamRoleArn';
     const chain = [name];
     const seen = new Set(chain);
     for (;;) {
       const current = chain[chain.length - 1]!;
-      const f = this.fields(current);
-      if (this.modeOf(current, f) !== 'ChainableRamRoleArn') break;
-      const because = 'for mode ChainableRamRoleArn';
-      const sourceName = f.need('source_profile', because);
+      const r = this.reader(current);
+      if (this.modeOf(current, r) !== 'ChainableRamRoleArn') break;
+      const sourceName = r.need('source_profile', because);
       if (seen.has(sourceName)) {
         throw this.error(current, 'source_profile', `makes a cycle: ${describeChain([...chain, sourceName])}`);
       }
       if (!this.file.byName.has(sourceName)) throw this.error(current, 'source_profile', `names profile '${sourceName}', which is not in the file`);
-      f.need('ram_role_arn', because);
+      r.need('ram_role_arn', because);
       if (chain.length > MAX_ROLE_CHAIN_HOPS) throw this.tooLong(current, chain, sourceName);
       chain.push(sourceName);
       seen.add(sourceName);
     }
     let spec = this.single(chain[chain.length - 1]!);
     for (let i = chain.length - 2; i >= 0; i--) {
-      const f = this.fields(chain[i]!);
-      spec = this.role(spec, f.need('ram_role_arn', 'for mode ChainableRamRoleArn'), f);
-      this.contexts.set(spec, this.context(chain[i]!));
+      spec = this.reader(chain[i]!).spec(link, because, this.env, spec);
+      this.contexts.set(spec, this.context(chain[i]!, link));
     }
     return spec;
   }
@@ -229,141 +153,64 @@ class Resolver {
       }
       seen.add(n);
       const p: CliProfile | undefined = this.file.byName.get(n)?.profile;
-      const mode: string = typeof p?.mode === 'string' ? p.mode.trim().toLowerCase() : '';
+      const mode: CliMode | undefined = typeof p?.mode === 'string' ? cliMode(p.mode) : undefined;
       const source: unknown = p?.source_profile;
-      n = mode === 'chainableramrolearn' && typeof source === 'string' && source.trim() !== '' ? source.trim() : undefined;
+      n = mode === 'ChainableRamRoleArn' ? trimmedString(source) : undefined;
     }
     const what = cycle ? `a chain that makes a cycle (${describeChain(names)})` : `a chain of ${names.length - 1} hops (${describeChain(names)})`;
     return this.error(current, 'source_profile', `is hop ${chain.length} of ${what}; at most ${MAX_ROLE_CHAIN_HOPS} source_profile hops are allowed`);
   }
 
-  /** The spec of a profile that is not a ChainableRamRoleArn link. */
+  /** The spec of a profile that is not a ChainableRamRoleArn link, by its mode's form. */
   private single(name: string): ProfileSpec {
-    const f = this.fields(name);
-    const { str, need } = f;
-    const mode = this.modeOf(name, f);
-    const because = `for mode ${mode}`;
-    let spec: ProfileSpec;
-    switch (mode) {
-      case 'AK':
-        spec = { kind: 'static', accessKeyId: need('access_key_id', because), accessKeySecret: need('access_key_secret', because) };
-        break;
-      case 'StsToken':
-        spec = {
-          kind: 'static',
-          accessKeyId: need('access_key_id', because),
-          accessKeySecret: need('access_key_secret', because),
-          securityToken: need('sts_token', because),
-        };
-        break;
-      case 'RamRoleArn': {
-        const source: ProfileSpec = { kind: 'static', accessKeyId: need('access_key_id', because), accessKeySecret: need('access_key_secret', because) };
-        this.contexts.set(source, this.context(name));
-        spec = this.role(source, need('ram_role_arn', because), f);
-        break;
-      }
-      case 'EcsRamRole':
-        spec = compact({ kind: 'ecs' as const, roleName: str('ram_role_name') });
-        break;
-      case 'OIDC':
-        spec = compact({
-          kind: 'oidc' as const,
-          oidcProviderArn: need('oidc_provider_arn', because),
-          tokenFile: need('oidc_token_file', because),
-          roleArn: need('ram_role_arn', because),
-          // Python's CLI-profile provider reads role_session_name; the CLI writes ram_session_name.
-          roleSessionName: str('ram_session_name') ?? str('role_session_name'),
-          policy: str('policy'),
-          durationSeconds: f.seconds(),
-          sts: f.sts(),
-        });
-        break;
-      case 'External':
-        this.checkExternalAllowed(name, 'process_command', mode);
-        spec = { kind: 'process', command: need('process_command', because) };
-        break;
-      case 'CredentialsURI': {
-        this.checkExternalAllowed(name, 'credentials_uri', mode);
-        const uri = str('credentials_uri') ?? envValue(this.env, ENV_CREDENTIALS_URI);
-        if (uri === undefined) throw this.error(name, 'credentials_uri', `is missing and ${ENV_CREDENTIALS_URI} is not set; one is required ${because}`);
-        spec = { kind: 'uri', uri };
-        break;
-      }
-      default:
-        throw this.error(
-          name,
-          'mode',
-          `is ${mode}, which alicred does not support yet: ${UNSUPPORTED[mode] ?? 'unsupported'}. Supported modes: ${SUPPORTED_MODES.join(', ')}`,
-        );
+    const r = this.reader(name);
+    const mode = this.modeOf(name, r);
+    const entry = CLI_MODE_FORMS[mode];
+    if (entry.form === undefined) {
+      throw this.error(name, 'mode', `is ${mode}, which alicred does not support yet: ${entry.unsupported}. Supported modes: ${SUPPORTED_MODES}`);
     }
-    this.contexts.set(spec, this.context(name));
+    if (entry.external !== undefined) this.checkExternalAllowed(name, entry.external, mode);
+    const spec = r.spec(entry.form, `for mode ${mode}`, this.env);
+    if (spec.kind === 'ram-role') this.contexts.set(spec.source, this.context(name, entry.form));
+    this.contexts.set(spec, this.context(name, entry.form));
     return spec;
   }
 
-  private role(source: ProfileSpec, roleArn: string, f: Fields): ProfileSpec {
-    return compact({
-      kind: 'ram-role' as const,
-      source,
-      roleArn,
-      roleSessionName: f.str('ram_session_name'),
-      policy: f.str('policy'),
-      durationSeconds: f.seconds(),
-      externalId: f.str('external_id'),
-      sts: f.sts(),
-    });
-  }
-
-  private modeOf(name: string, f: Fields): Mode {
-    const { p, str } = f;
-    const raw = p.mode;
+  private modeOf(name: string, r: FieldReader): CliMode {
+    const raw = r.values.get('mode');
     if (raw !== undefined && raw !== null && typeof raw !== 'string') throw this.error(name, 'mode', 'must be a string');
     if (typeof raw === 'string' && raw.trim() !== '') {
-      const mode = MODE_BY_LOWER.get(raw.trim().toLowerCase());
+      const mode = cliMode(raw);
       if (!mode) {
-        throw this.error(name, 'mode', `is ${JSON.stringify(raw.slice(0, 40))}, which is not a mode of the aliyun CLI; supported: ${SUPPORTED_MODES.join(', ')}`);
+        throw this.error(name, 'mode', `is ${JSON.stringify(raw.slice(0, 40))}, which is not a mode of the aliyun CLI; supported: ${SUPPORTED_MODES}`);
       }
       return mode;
     }
     // No mode: the CLI's AutoModeRecognition, in its order.
-    if (str('access_key_id') && str('access_key_secret')) {
-      if (str('sts_token')) return 'StsToken';
-      if (str('ram_role_arn')) return 'RamRoleArn';
-      return 'AK';
-    }
-    if (str('private_key') && str('key_pair_name')) return 'RsaKeyPair';
-    if (str('ram_role_name')) return 'EcsRamRole';
-    if (str('process_command')) return 'External';
-    if (str('oidc_provider_arn') && str('oidc_token_file') && str('ram_role_arn')) return 'OIDC';
-    if (str('cloud_sso_sign_in_url')) return 'CloudSSO';
-    if (str('bearer_token')) return 'BearerToken';
-    throw this.error(name, 'mode', `is missing and cannot be inferred from the profile's fields; set one of ${SUPPORTED_MODES.join(', ')}`);
+    const auto = CLI_AUTO_MODES.find(([, keys]) => keys.every((key) => r.str(key) !== undefined));
+    if (auto) return auto[0];
+    throw this.error(name, 'mode', `is missing and cannot be inferred from the profile's fields; set one of ${SUPPORTED_MODES}`);
   }
 
-  private checkExternalAllowed(name: string, key: string, mode: Mode): void {
-    const v = envValue(this.env, ENV_DISABLE_EXTERNAL_PROCESS)?.toLowerCase();
+  private checkExternalAllowed(name: string, key: string, mode: CliMode): void {
+    const v = envString(this.env, ENV_DISABLE_EXTERNAL_PROCESS)?.toLowerCase();
     if (v === 'true' || v === '1') {
       throw this.error(name, key, `cannot be used: mode ${mode} is disabled by ${ENV_DISABLE_EXTERNAL_PROCESS}`);
     }
   }
 
-  /** Which key a spec field came from in profile `p` (the CLI has aliases and env fallbacks). */
-  private keyOf(field: string, p: CliProfile): string | undefined {
-    const filled = (key: string) => p[key] !== undefined && p[key] !== null && p[key] !== '' && p[key] !== 0;
-    if (field === 'durationSeconds') return filled('expired_seconds') || !filled('duration_seconds') ? 'expired_seconds' : 'duration_seconds';
-    if (field === 'roleSessionName' && !filled('ram_session_name') && filled('role_session_name')) return 'role_session_name';
-    if (field === 'uri' && !filled('credentials_uri')) return ENV_CREDENTIALS_URI;
-    return KEY_OF_FIELD[field] ?? (field in p ? field : undefined);
-  }
-
-  private context(name: string): BuildContext {
-    const entry = this.file.byName.get(name)!;
-    const line = this.profileLine(name);
-    const locate: Locate = (field) => {
-      const key = this.keyOf(field, entry.profile);
-      if (key === undefined) return undefined;
-      return { field: key, line: lineOf(this.file, ['profiles', entry.index, key]) ?? line };
+  /** The build context of a spec read from profile `name` by `form`: errors name that profile's keys. */
+  private context(name: string, form: SpecForm): BuildContext {
+    const reader = this.reader(name);
+    return {
+      provider: PROVIDER,
+      file: this.path,
+      describe: `profile '${name}'`,
+      line: this.profileLine(name),
+      locate: (field) => reader.locate(form, field),
+      options: this.options,
+      env: this.env,
     };
-    return { provider: PROVIDER, file: this.path, describe: `profile '${name}'`, line, locate, options: this.options, env: this.env };
   }
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError } from '../errors.js';
+import { trimmedString } from '../internal/env.js';
 import { lineColumnAt, parseJsonFile, scanJson } from './json-locate.js';
 
 /** One profile object, as written. */
@@ -49,7 +50,7 @@ export function parseCliFile(text: string, file: string, provider: string): CliF
     }
     if (!byName.has(name)) byName.set(name, { index, profile: profile as CliProfile });
   });
-  return { text, current: typeof current === 'string' && current.trim() !== '' ? current.trim() : undefined, byName };
+  return { text, current: trimmedString(current), byName };
 }
 
 /** Line of a JSON path in the file (computed once per parsed file, on error paths only). */

@@ -11,15 +11,9 @@ import type { RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
 import { checkIniProfile, parseIniFile, valuesOf, type IniFile, type IniSection } from './ini-file.js';
 import type { NodeSourceOptions } from './options.js';
-import {
-  buildSpec,
-  compact,
-  ProviderMemo,
-  specDigest,
-  type BuildContext,
-  type ProfileSpec,
-  type StsOverrides,
-} from './profile-build.js';
+import { buildSpec, ProviderMemo, specDigest, type BuildContext } from './profile-build.js';
+import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields.js';
+import { INI_TYPES, supportedKinds } from './profile-forms.js';
 import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
 
 const PROVIDER = 'ini-profile';
@@ -51,161 +45,38 @@ export type FromIniProfileOptions = NodeSourceOptions & {
   file?: string;
 };
 
-/** Profile keys for each field name the providers report in their ConfigErrors. */
-const KEY_OF_FIELD: Record<string, string> = {
-  accessKeyId: 'access_key_id',
-  accessKeySecret: 'access_key_secret',
-  securityToken: 'security_token',
-  roleArn: 'role_arn',
-  roleSessionName: 'role_session_name',
-  policy: 'policy',
-  externalId: 'external_id',
-  oidcProviderArn: 'oidc_provider_arn',
-  tokenFile: 'oidc_token_file_path',
-  token: 'oidc_token_file_path',
-  oidcToken: 'oidc_token_file_path',
-  roleName: 'role_name',
-  uri: 'credentials_uri',
-  endpoint: 'sts_endpoint',
-  region: 'sts_region',
-  vpc: 'enable_vpc',
-};
-
-/** The types the official libraries know; the two alicred refuses, with the reason. */
-const UNSUPPORTED: Record<string, string> = {
-  rsa_key_pair:
-    'RSA key pairs (GenerateSessionAccessKey) are deprecated by Alibaba Cloud and no longer supported by the ' +
-    'current official Go and Node providers; use a RAM user AccessKey (type = access_key) or a role (type = ram_role_arn)',
-  bearer:
-    'a bearer token is not an AccessKey: it authorizes only the few product APIs that accept it and cannot sign ' +
-    'requests, so it cannot become Credentials',
-};
-
-const SUPPORTED_TYPES = ['access_key', 'sts', 'ram_role_arn', 'ecs_ram_role', 'oidc_role_arn', 'credentials_uri'];
-
-/** Reads one section's values, with errors naming the key and its line. */
-class SectionReader {
-  constructor(
-    private readonly section: IniSection,
-    private readonly file: string,
-  ) {}
-
-  private describe(): string {
-    return `profile '${this.section.name}' in ${this.file}`;
-  }
-
-  lineOf(key: string): number {
-    return this.section.keys.get(key) ?? this.section.line;
-  }
-
-  error(key: string, what: string, line = this.lineOf(key)): ConfigError {
-    return new ConfigError(`${PROVIDER}: ${this.describe()}: ${key} (line ${line}) ${what}`, {
-      provider: PROVIDER,
-      file: this.file,
-      line,
-      field: key,
-    });
-  }
-
-  /** A string value, or undefined when absent or empty. Never shows the value. */
-  optional(key: string): string | undefined {
-    const value = valuesOf(this.section)[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'string') {
-      throw this.error(key, Array.isArray(value) ? 'is given more than once as an array' : 'must be a string value (key = value)');
-    }
-    const trimmed = value.trim();
-    return trimmed === '' ? undefined : trimmed;
-  }
-
-  required(key: string, because: string): string {
-    const value = this.optional(key);
-    if (value === undefined) {
-      throw this.error(key, this.section.keys.has(key) ? `is empty; it is required ${because}` : `is missing; it is required ${because}`);
-    }
-    return value;
-  }
-
-  integer(key: string): number | undefined {
-    const value = this.optional(key);
-    if (value === undefined) return undefined;
-    if (!/^\d{1,9}$/.test(value)) throw this.error(key, 'must be a whole number of seconds');
-    return Number(value);
-  }
-
-  boolean(key: string): boolean | undefined {
-    const value = valuesOf(this.section)[key];
-    if (value === undefined || value === null || value === '') return undefined;
-    if (typeof value === 'boolean') return value;
-    if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
-    throw this.error(key, 'must be true or false');
-  }
-
-  sts(): StsOverrides {
-    return compact({ endpoint: this.optional('sts_endpoint'), region: this.optional('sts_region'), vpc: this.boolean('enable_vpc') });
-  }
+/** One section's values for the field reader: errors name the key and its line. */
+function sectionValues(section: IniSection, file: string): ProfileValues {
+  const lineOf = (key: string): number => section.keys.get(key) ?? section.line;
+  return {
+    get: (key) => valuesOf(section)[key],
+    has: (key) => section.keys.has(key),
+    lineOf,
+    error: (key, what, line = lineOf(key)) =>
+      new ConfigError(`${PROVIDER}: profile '${section.name}' in ${file}: ${key} (line ${line}) ${what}`, {
+        provider: PROVIDER,
+        file,
+        line,
+        field: key,
+      }),
+    notString: (value) => (Array.isArray(value) ? 'is given more than once as an array' : 'must be a string value (key = value)'),
+    zeroIsUnset: false,
+  };
 }
 
-/** The spec of a section, by its `type`. */
-function specOf(section: IniSection, file: string): ProfileSpec {
-  const r = new SectionReader(section, file);
-  const rawType = valuesOf(section).type;
+/** The form of a section, by its `type` (looked up in {@link INI_TYPES}). */
+function formOf(section: IniSection, values: ProfileValues): { form: SpecForm; type: string } {
+  const supported = supportedKinds(INI_TYPES).join(', ');
+  const rawType = values.get('type');
   if (rawType === undefined || rawType === null || rawType === '') {
-    throw r.error('type', `is missing; set it to one of ${SUPPORTED_TYPES.join(', ')}`, section.line);
+    throw values.error('type', `is missing; set it to one of ${supported}`, section.line);
   }
-  if (typeof rawType !== 'string') throw r.error('type', 'must be a string value');
+  if (typeof rawType !== 'string') throw values.error('type', 'must be a string value');
   const type = rawType.trim().toLowerCase();
-  const keys = (because: string) => ({
-    accessKeyId: r.required('access_key_id', because),
-    accessKeySecret: r.required('access_key_secret', because),
-  });
-  switch (type) {
-    case 'access_key':
-      return { kind: 'static', ...keys('for type access_key') };
-    case 'sts':
-      return { kind: 'static', ...keys('for type sts'), securityToken: r.required('security_token', 'for type sts') };
-    case 'ram_role_arn': {
-      const because = 'for type ram_role_arn';
-      const source: ProfileSpec = compact({ kind: 'static' as const, ...keys(because), securityToken: r.optional('security_token') });
-      return compact({
-        kind: 'ram-role' as const,
-        source,
-        roleArn: r.required('role_arn', because),
-        roleSessionName: r.optional('role_session_name'),
-        policy: r.optional('policy'),
-        durationSeconds: r.integer(durationKey(section)),
-        externalId: r.optional('external_id'),
-        sts: r.sts(),
-      });
-    }
-    case 'ecs_ram_role':
-      return compact({ kind: 'ecs' as const, roleName: r.optional('role_name') });
-    case 'oidc_role_arn': {
-      const because = 'for type oidc_role_arn';
-      return compact({
-        kind: 'oidc' as const,
-        roleArn: r.required('role_arn', because),
-        oidcProviderArn: r.required('oidc_provider_arn', because),
-        tokenFile: r.required('oidc_token_file_path', because),
-        roleSessionName: r.optional('role_session_name'),
-        policy: r.optional('policy'),
-        durationSeconds: r.integer(durationKey(section)),
-        sts: r.sts(),
-      });
-    }
-    case 'credentials_uri':
-      return { kind: 'uri', uri: r.required('credentials_uri', 'for type credentials_uri') };
-    default: {
-      const reason = UNSUPPORTED[type];
-      if (reason !== undefined) throw r.error('type', `is ${type}, which alicred does not support: ${reason}`);
-      throw r.error('type', `is ${JSON.stringify(rawType.slice(0, 40))}, which is not a known type; use one of ${SUPPORTED_TYPES.join(', ')}`);
-    }
-  }
-}
-
-/** `duration_seconds`, or the legacy Go name `role_session_expiration` when only that is set. */
-function durationKey(section: IniSection): string {
-  return !section.keys.has('duration_seconds') && section.keys.has('role_session_expiration') ? 'role_session_expiration' : 'duration_seconds';
+  const entry = Object.hasOwn(INI_TYPES, type) ? INI_TYPES[type] : undefined;
+  if (entry?.form !== undefined) return { form: entry.form, type };
+  if (entry !== undefined) throw values.error('type', `is ${type}, which alicred does not support: ${entry.unsupported}`);
+  throw values.error('type', `is ${JSON.stringify(rawType.slice(0, 40))}, which is not a known type; use one of ${supported}`);
 }
 
 /**
@@ -305,17 +176,16 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
       });
     }
 
-    const spec = specOf(section, path);
-    const reader = new SectionReader(section, path);
+    const values = sectionValues(section, path);
+    const { form, type } = formOf(section, values);
+    const reader = new FieldReader(values);
+    const spec = reader.spec(form, `for type ${type}`, env);
     const ctx: BuildContext = {
       provider: PROVIDER,
       file: path,
       describe: `profile '${section.name}'`,
       line: section.line,
-      locate: (field) => {
-        const key = field === 'durationSeconds' ? durationKey(section) : (KEY_OF_FIELD[field] ?? (section.keys.has(field) ? field : undefined));
-        return key === undefined ? undefined : { field: key, line: reader.lineOf(key) };
-      },
+      locate: (field) => reader.locate(form, field),
       options,
       env,
     };

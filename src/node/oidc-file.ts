@@ -5,11 +5,10 @@
  */
 import type { StsCache } from '../cache.js';
 import { ConfigError, CredentialsError, CredentialsProviderError } from '../errors.js';
+import { processEnv, trimmedString, type EnvLike } from '../internal/env.js';
 import { fromOidc } from '../providers/oidc.js';
-import { isStsClient } from '../providers/ram-role.js';
-import { processEnv, type EnvLike } from '../providers/env.js';
 import type { RefreshingProvider, RefreshOptions } from '../refresh.js';
-import type { StsClient, StsClientOptions } from '../sts/client.js';
+import { isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateOidcProviderArn, validateRoleArn, validateRoleSessionName } from '../sts/validate.js';
 import { FileReadProblem, readSmallTextFile } from './read-file.js';
 
@@ -60,10 +59,6 @@ export type FromOidcTokenFileOptions = {
   env?: EnvLike;
 };
 
-function nonEmpty(value: unknown): string | undefined {
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
 /** A provider that always throws (not configured, or misconfigured), shaped like a refreshing one. */
 function failing(makeError: () => CredentialsError): RefreshingProvider {
   const provider = async (): Promise<never> => {
@@ -109,9 +104,9 @@ export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): Refre
   /** One setting; `field` names where its value came from (the option, else the variable). */
   type Setting = { value: string | undefined; field: string; explicit: boolean; envName: string; optionName: string };
   const setting = (explicit: unknown, envName: string, optionName: string): Setting => {
-    const own = nonEmpty(explicit);
+    const own = trimmedString(explicit);
     if (own !== undefined) return { value: own, field: optionName, explicit: true, envName, optionName };
-    return { value: nonEmpty(env[envName]), field: envName, explicit: false, envName, optionName };
+    return { value: trimmedString(env[envName]), field: envName, explicit: false, envName, optionName };
   };
   const roleArn = setting(options.roleArn, ENV_ROLE_ARN, 'roleArn');
   const providerArn = setting(options.oidcProviderArn, ENV_OIDC_PROVIDER_ARN, 'oidcProviderArn');

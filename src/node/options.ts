@@ -1,4 +1,4 @@
-import type { EnvLike } from '../providers/env.js';
+import type { EnvLike } from '../internal/env.js';
 import type { RefreshOptions } from '../refresh.js';
 import type { StsClient, StsClientOptions } from '../sts/client.js';
 import type { Logger } from '../types.js';

@@ -6,17 +6,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { checkCredentialsRecord, CLI_KEYS } from '../internal/credentials-json.js';
 import { clampExpiration, MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
 import { redactText } from '../internal/redact-text.js';
-import type { EnvLike } from '../providers/env.js';
+import { MAX_TIMER_MS, positiveNumber } from '../internal/validate-options.js';
+import type { EnvLike } from '../internal/env.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import { parseStsTime } from '../sts/time.js';
 import type { Logger } from '../types.js';
+import { cliMode, type CliMode } from './cli-modes.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
-/** setTimeout's largest delay. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const PROVIDER = 'process';
 /** How long a timed-out or oversized process gets after SIGTERM before SIGKILL. */
@@ -67,14 +68,7 @@ export type FromProcessOptions = {
 };
 
 /** The modes the External-mode output may name (matched case-insensitively, like the aliyun CLI). */
-const MODES: Readonly<Record<string, 'AK' | 'StsToken'>> = { ak: 'AK', ststoken: 'StsToken' };
-/** Other aliyun CLI modes: safe to name in a message (any other value of `mode` is not echoed). */
-const KNOWN_CLI_MODES = new Set(
-  [
-    'RamRoleArn', 'EcsRamRole', 'OIDC', 'ChainableRamRoleArn', 'CloudSSO', 'OAuth', 'External',
-    'CredentialsURI', 'BearerToken', 'Anonymous', 'RsaKeyPair', 'RamRoleArnWithRoleName',
-  ].map((m) => m.toLowerCase()),
-);
+const OUTPUT_MODES: readonly CliMode[] = ['AK', 'StsToken'];
 
 /**
  * Credentials printed by an external program, in the aliyun CLI's `External` mode format:
@@ -109,8 +103,9 @@ const KNOWN_CLI_MODES = new Set(
  */
 export function fromProcess(options: FromProcessOptions): RefreshingProvider {
   const command = checkCommand(options?.command);
-  const timeoutMs = Math.min(MAX_TIMER_MS, positive(options.timeoutMs, DEFAULT_TIMEOUT_MS, 'timeoutMs'));
-  const maxOutputBytes = Math.max(1, Math.floor(positive(options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES, 'maxOutputBytes')));
+  const site = (field: string) => ({ fn: 'fromProcess', provider: PROVIDER, field });
+  const timeoutMs = Math.min(MAX_TIMER_MS, positiveNumber(options.timeoutMs, DEFAULT_TIMEOUT_MS, site('timeoutMs')));
+  const maxOutputBytes = Math.max(1, Math.floor(positiveNumber(options.maxOutputBytes, DEFAULT_MAX_OUTPUT_BYTES, site('maxOutputBytes'))));
   const program = programName(command);
   const run: RunSpec = { command, program, timeoutMs, maxOutputBytes, cwd: options.cwd, env: options.env };
   const logger = options.logger ?? options.refresh?.logger;
@@ -145,14 +140,6 @@ function checkCommand(command: unknown): string | readonly string[] {
     provider: PROVIDER,
     field: 'command',
   });
-}
-
-function positive(value: number | undefined, fallback: number, field: string): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ConfigError(`fromProcess: ${field} must be a positive number`, { provider: PROVIDER, field });
-  }
-  return value;
 }
 
 /**
@@ -416,40 +403,44 @@ function parseOutput(stdout: Buffer, program: string): Credentials {
   }
   const record = data as Record<string, unknown>;
 
-  const str = (field: string, required: boolean): string | undefined => {
+  // `mode` and the inference from `sts_token` are this format's own; the fields are shared.
+  const str = (field: string): string | undefined => {
     const value = record[field];
-    if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
-      if (required) throw bad(`has no ${field} (a non-empty string is required)`, field);
-      return undefined;
-    }
+    if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
     if (typeof value !== 'string') throw bad(`has a ${field} that is not a string`, field);
     return value.trim();
   };
 
-  const rawMode = str('mode', false);
-  let mode: 'AK' | 'StsToken';
+  const rawMode = str('mode');
+  let mode: CliMode;
   if (rawMode === undefined) {
-    mode = str('sts_token', false) !== undefined ? 'StsToken' : 'AK';
+    mode = str(CLI_KEYS.securityToken) !== undefined ? 'StsToken' : 'AK';
   } else {
-    const known = MODES[rawMode.toLowerCase()];
-    if (known === undefined) {
-      const named = KNOWN_CLI_MODES.has(rawMode.toLowerCase()) ? ` ${rawMode}` : '';
+    const known = cliMode(rawMode);
+    if (known === undefined || !OUTPUT_MODES.includes(known)) {
+      // Only a mode the CLI knows is named: any other value is not echoed.
+      const named = known !== undefined ? ` ${rawMode}` : '';
       throw bad(`has an unsupported mode${named}: expected AK or StsToken`, 'mode');
     }
     mode = known;
   }
-  const accessKeyId = str('access_key_id', true)!;
-  const accessKeySecret = str('access_key_secret', true)!;
   // Like the official libraries, a token printed with mode AK is kept.
-  const securityToken = str('sts_token', mode === 'StsToken');
-  const expirationText = str('expiration', false);
-  let expiration: Date | undefined;
-  if (expirationText !== undefined) {
-    const ms = parseStsTime(expirationText);
-    if (ms === undefined) {
-      throw bad('has an expiration that is not an ISO 8601 date-time (e.g. 2025-01-15T09:00:00Z)', 'expiration');
-    }
-    expiration = new Date(ms);
+  const checked = checkCredentialsRecord(record, {
+    keys: CLI_KEYS,
+    requireToken: mode === 'StsToken',
+    requireExpiration: false,
+    parseTime: (text) => parseStsTime(text.trim()),
+  });
+  if (checked.problems !== undefined) {
+    const { key, problem } = checked.problems[0]!;
+    if (problem === 'missing') throw bad(`has no ${key} (a non-empty string is required)`, key);
+    if (problem === 'not-string') throw bad(`has a ${key} that is not a string`, key);
+    throw bad('has an expiration that is not an ISO 8601 date-time (e.g. 2025-01-15T09:00:00Z)', key);
   }
+  const fields = checked.value;
+  const accessKeyId = fields.accessKeyId.trim();
+  const accessKeySecret = fields.accessKeySecret.trim();
+  const securityToken = fields.securityToken?.trim();
+  const expiration = fields.expiresAt === undefined ? undefined : new Date(fields.expiresAt);
   return createCredentials({ accessKeyId, accessKeySecret, securityToken, expiration, source: PROVIDER });
 }

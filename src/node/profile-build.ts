@@ -11,13 +11,13 @@
 import { createHash } from 'node:crypto';
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, isCredentialsError } from '../errors.js';
+import type { EnvLike } from '../internal/env.js';
 import { fromCredentialsUri } from '../providers/credentials-uri.js';
 import { fromEcsMetadata } from '../providers/ecs-metadata.js';
-import type { EnvLike } from '../providers/env.js';
-import { fromRamRole, isStsClient } from '../providers/ram-role.js';
+import { fromRamRole } from '../providers/ram-role.js';
 import { fromStatic } from '../providers/static.js';
 import type { RefreshingProvider, RefreshOptions } from '../refresh.js';
-import type { StsClient, StsClientOptions } from '../sts/client.js';
+import { isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
 import type { CredentialProvider, ProviderCallOptions } from '../types.js';
 import { fromOidcTokenFile } from './oidc-file.js';
 import type { NodeSourceOptions } from './options.js';

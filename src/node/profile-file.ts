@@ -14,7 +14,7 @@ import { FileReadProblem, readSmallTextFile } from './read-file.js';
 import { homedir as osHomedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { processEnv, type EnvLike } from '../providers/env.js';
+import { envString, processEnv, type EnvLike } from '../internal/env.js';
 import type { Logger } from '../types.js';
 
 // ---------------------------------------------------------------------------
@@ -32,34 +32,6 @@ import type { Logger } from '../types.js';
  */
 export function envOf(options: { env?: EnvLike | undefined }): EnvLike {
   return options.env ?? processEnv() ?? {};
-}
-
-/**
- * A trimmed, non-empty env value, else undefined.
- *
- * @example
- * ```ts
- * import { envValue } from './profile-file.js';
- * envValue({ A: '  x ', B: ' ' }, 'A'); // 'x'
- * envValue({ A: '  x ', B: ' ' }, 'B'); // undefined
- * ```
- */
-export function envValue(env: EnvLike, name: string): string | undefined {
-  const value = env[name];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-/**
- * True when the variable is `true` in any case (the official libraries' rule).
- *
- * @example
- * ```ts
- * import { envFlag } from './profile-file.js';
- * envFlag({ ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'TRUE' }, 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED'); // true
- * ```
- */
-export function envFlag(env: EnvLike, name: string): boolean {
-  return envValue(env, name)?.toLowerCase() === 'true';
 }
 
 /**
@@ -122,7 +94,7 @@ export function choose(
   fallback: () => Choice,
 ): Choice {
   if (typeof option === 'string' && option.trim() !== '') return { value: option.trim(), from: 'option', name: optionName };
-  const fromEnv = envValue(env, envName);
+  const fromEnv = envString(env, envName);
   if (fromEnv !== undefined) return { value: fromEnv, from: 'env', name: envName };
   return fallback();
 }

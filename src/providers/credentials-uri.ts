@@ -9,15 +9,17 @@
  */
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { checkCredentialsRecord, PASCAL_CASE_KEYS } from '../internal/credentials-json.js';
+import { envString, processEnv, type EnvLike } from '../internal/env.js';
 import { httpCall } from '../internal/http.js';
 import { logSafely } from '../internal/log.js';
 import { MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
-import { EXCERPT_SOURCE_CHARS, querySecrets, stripUrlSecrets } from '../internal/redact.js';
+import { bodyExcerpt as excerpt, querySecrets } from '../internal/redact.js';
+import { checkTimeout } from '../internal/validate-options.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import { isLoopbackHost } from '../sts/endpoints.js';
 import { boundedLocalExpiration, formatLifetime, parseAge, parseHttpDate, parseStsTime } from '../sts/time.js';
 import type { Logger } from '../types.js';
-import { processEnv, type EnvLike } from './env.js';
 
 /**
  * The env variable with the credentials URI.
@@ -32,7 +34,6 @@ export const CREDENTIALS_URI_ENV = 'ALIBABA_CLOUD_CREDENTIALS_URI';
 
 const PROVIDER = 'credentials-uri';
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_TIMEOUT_MS = 2_147_483_647;
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 // ---------------------------------------------------------------------------
@@ -155,13 +156,14 @@ export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
   };
 }
 
-const SECRET_FIELD_RE = /("?(?:AccessKeySecret|SecurityToken|access_key_secret|security_token|sts_token|secret|token|password)"?\s*[:=]\s*)("[^"]*"?|[^\s,;&}]*)/gi;
-const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{32,}/g;
+/** Longest excerpt of a credentials answer in a message. */
+const EXCERPT_CHARS = 120;
+/** A credentials answer may carry secrets nobody told us: long key-like runs are masked too. */
+const ANSWER_EXCERPT = { max: EXCERPT_CHARS, unknownSecrets: true } as const;
 
 /**
- * A short, single-line excerpt of a response body for error messages, with anything that
- * may be a secret removed: values of secret-looking fields (`AccessKeySecret`,
- * `SecurityToken`, `token`, `password`...) and any long run of key-like characters.
+ * The one excerpt rule of internal/redact.ts as used for credentials answers, under the name
+ * and signature existing importers use.
  *
  * @internal
  * @example
@@ -169,15 +171,8 @@ const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{32,}/g;
  * bodyExcerpt('{"AccessKeySecret":"abc","Code":"Oops"}'); // '{"AccessKeySecret":"[REDACTED]","Code":"Oops"}'
  * ```
  */
-export function bodyExcerpt(text: string, max = 120): string {
-  // Only a bounded prefix is looked at: no regex runs over a huge body.
-  const cut = text.length > EXCERPT_SOURCE_CHARS;
-  const redacted = stripUrlSecrets(cut ? text.slice(0, EXCERPT_SOURCE_CHARS) : text)
-    .replace(SECRET_FIELD_RE, '$1"[REDACTED]"')
-    .replace(LONG_RUN_RE, '[REDACTED]')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return redacted.length > max || cut ? `${redacted.slice(0, max)}…` : redacted;
+export function bodyExcerpt(text: string, max = EXCERPT_CHARS): string {
+  return excerpt(text, { ...ANSWER_EXCERPT, max });
 }
 
 /**
@@ -231,7 +226,7 @@ export function parseCredentialsBody(
   try {
     body = JSON.parse(answer.text);
   } catch {
-    fail(`answered HTTP ${answer.status} with a body that is not JSON: "${bodyExcerpt(answer.text)}"`);
+    fail(`answered HTTP ${answer.status} with a body that is not JSON: "${excerpt(answer.text, ANSWER_EXCERPT)}"`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     fail(`answered HTTP ${answer.status} with JSON that is not an object`);
@@ -239,23 +234,23 @@ export function parseCredentialsBody(
   const r = body as Record<string, unknown>;
   if (r.Code !== undefined || how.requireCode) {
     if (r.Code !== 'Success') {
-      const code = typeof r.Code === 'string' ? JSON.stringify(bodyExcerpt(r.Code, 64)) : r.Code === undefined ? 'no Code' : 'a Code that is not a string';
-      const message = typeof r.Message === 'string' && r.Message !== '' ? ` (Message: "${bodyExcerpt(r.Message)}")` : '';
+      const code = typeof r.Code === 'string' ? JSON.stringify(excerpt(r.Code, { max: 64, unknownSecrets: true })) : r.Code === undefined ? 'no Code' : 'a Code that is not a string';
+      const message = typeof r.Message === 'string' && r.Message !== '' ? ` (Message: "${excerpt(r.Message, ANSWER_EXCERPT)}")` : '';
       fail(`answered ${code} instead of Code "Success"${message}`, 'UnsuccessfulResponse');
     }
   }
-  const fields = ['AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration'] as const;
-  const missing = fields.filter((f) => typeof r[f] !== 'string' || (r[f] as string).trim() === '');
-  if (missing.length > 0) {
-    fail(`answered without ${missing.join(', ')} (each must be a non-empty string)`);
+  const checked = checkCredentialsRecord(r, { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: true, parseTime: parseStsTime });
+  if (checked.problems !== undefined) {
+    if (checked.problems[0]!.problem === 'not-a-date') {
+      fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(excerpt(r.Expiration as string, { max: 40, unknownSecrets: true }))}`);
+    }
+    fail(`answered without ${checked.problems.map((p) => p.key).join(', ')} (each must be a non-empty string)`);
   }
-  const stated = parseStsTime(r.Expiration);
-  if (stated === undefined) {
-    fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(bodyExcerpt(r.Expiration as string, 40))}`);
-  }
+  const fields = checked.value!;
+  const stated = fields.expiresAt!;
   // Skew-corrected (Date + Age), and never longer than any Alibaba Cloud temporary credential.
   const local = boundedLocalExpiration({
-    expiration: stated!,
+    expiration: stated,
     serverDate: answer.serverDate,
     ageSeconds: answer.ageSeconds,
     localNow: how.localNow,
@@ -271,13 +266,13 @@ export function parseCredentialsBody(
   }
   const { expiresAt } = local;
   const credentials = createCredentials({
-    accessKeyId: (r.AccessKeyId as string).trim(),
-    accessKeySecret: r.AccessKeySecret as string,
-    securityToken: r.SecurityToken as string,
+    accessKeyId: fields.accessKeyId.trim(),
+    accessKeySecret: fields.accessKeySecret,
+    securityToken: fields.securityToken,
     expiration: new Date(expiresAt),
     source: how.source,
   });
-  return { credentials, statedExpiration: stated! };
+  return { credentials, statedExpiration: stated };
 }
 
 /**
@@ -312,25 +307,6 @@ export function stableExpiration(): (credentials: Credentials, statedExpiration:
     last = { accessKeyId: credentials.accessKeyId, stated, credentials };
     return credentials;
   };
-}
-
-/**
- * Validates a per-request time limit.
- *
- * @internal
- * @example
- * ```ts
- * checkTimeout(1000, 'fromEcsMetadata', 'ecs-metadata'); // 1000
- * ```
- */
-export function checkTimeout(value: unknown, fn: string, provider: string, field = 'timeoutMs'): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMEOUT_MS) {
-    throw new ConfigError(`${fn}: ${field} must be a positive number of milliseconds up to 2^31-1 (got ${String(value)})`, {
-      provider,
-      field,
-    });
-  }
-  return value;
 }
 
 // ---------------------------------------------------------------------------
@@ -441,11 +417,6 @@ function checkHeaders(headers: Record<string, string> | undefined): Record<strin
   return out;
 }
 
-function readEnv(env: EnvLike, name: string): string | undefined {
-  const value = env[name];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
 /**
  * Temporary credentials from an HTTP endpoint that answers `GET` with
  * `{"Code": "Success", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}`
@@ -471,7 +442,7 @@ function readEnv(env: EnvLike, name: string): string | undefined {
  * ```
  */
 export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): RefreshingProvider {
-  const timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'fromCredentialsUri', PROVIDER);
+  const timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, { fn: 'fromCredentialsUri', provider: PROVIDER, field: 'timeoutMs' });
   const headers = { Accept: 'application/json', ...checkHeaders(options.headers) };
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new ConfigError('fromCredentialsUri: fetch must be a function compatible with the global fetch', { provider: PROVIDER, field: 'fetch' });
@@ -492,7 +463,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
   function target(): URL {
     if (explicit) return explicit;
     const env = options.env ?? processEnv();
-    const raw = env === undefined ? undefined : readEnv(env, CREDENTIALS_URI_ENV);
+    const raw = env === undefined ? undefined : envString(env, CREDENTIALS_URI_ENV);
     if (raw === undefined) {
       throw new CredentialsProviderError(
         env === undefined
@@ -528,7 +499,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
             code: 'Redirect',
           });
         }
-        throw new CredentialsProviderError(`${PROVIDER}: ${describe} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text)}"`, {
+        throw new CredentialsProviderError(`${PROVIDER}: ${describe} answered HTTP ${answer.status}: "${excerpt(answer.text, ANSWER_EXCERPT)}"`, {
           provider: PROVIDER,
           code: 'HttpError',
           retryable: isRetryableStatus(answer.status),

@@ -6,18 +6,19 @@
  * Universal code: `fetch`, `AbortController`. No Node built-ins, no `process`.
  */
 import { ConfigError, CredentialsProviderError, messageOf } from '../errors.js';
+import { monotonicNow } from '../internal/clock.js';
+import { bodyExcerpt } from '../internal/redact.js';
+import { envFlag, envString, processEnv, type EnvLike } from '../internal/env.js';
+import { checkTimeout } from '../internal/validate-options.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import type { Logger } from '../types.js';
 import {
-  bodyExcerpt,
-  checkTimeout,
   httpRequest,
   isRetryableStatus,
   parseCredentialsBody,
   stableExpiration,
   type HttpAnswer,
 } from './credentials-uri.js';
-import { processEnv, type EnvLike } from './env.js';
 
 /**
  * Env variable: `true` (case-insensitive) turns the ECS metadata provider off; it then
@@ -111,15 +112,6 @@ export type FromEcsMetadataOptions = {
   fetch?: typeof fetch;
 };
 
-function envValue(env: EnvLike | undefined, name: string): string | undefined {
-  const value = env?.[name];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
-
-function envTrue(env: EnvLike | undefined, name: string): boolean {
-  return envValue(env, name)?.toLowerCase() === 'true';
-}
-
 function checkRoleName(name: string, field: string): string {
   if (!ROLE_NAME_RE.test(name) || /^\.+$/.test(name)) {
     throw new ConfigError(
@@ -176,7 +168,7 @@ function parseEndpoint(raw: string): string {
  * ```
  */
 export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): RefreshingProvider {
-  const timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, 'fromEcsMetadata', PROVIDER);
+  const timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, { fn: 'fromEcsMetadata', provider: PROVIDER, field: 'timeoutMs' });
   const retries = options.retries ?? DEFAULT_RETRIES;
   if (!Number.isInteger(retries) || retries < 0 || retries > 10) {
     throw new ConfigError(`fromEcsMetadata: retries must be an integer from 0 to 10 (got ${String(retries)})`, {
@@ -192,8 +184,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     options.roleName === undefined || options.roleName.trim() === '' ? undefined : checkRoleName(options.roleName.trim(), 'roleName');
   const logger = options.logger;
   const wallNow = options.refresh?.clock ?? Date.now;
-  const tokenClock: () => number =
-    options.refresh?.clock ?? (typeof globalThis.performance?.now === 'function' ? () => globalThis.performance.now() : Date.now);
+  const tokenClock: () => number = options.refresh?.clock ?? monotonicNow;
   const stable = stableExpiration();
 
   /** The cached IMDSv2 token and when (tokenClock) to stop using it. */
@@ -279,7 +270,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
   }
 
   function httpError(answer: HttpAnswer, what: string): CredentialsProviderError {
-    return new CredentialsProviderError(`${PROVIDER}: ${what} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text, 80)}"`, {
+    return new CredentialsProviderError(`${PROVIDER}: ${what} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text, { max: 80, unknownSecrets: true })}"`, {
       provider: PROVIDER,
       code: 'HttpError',
       retryable: isRetryableStatus(answer.status),
@@ -304,7 +295,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
       });
     }
     if (!ROLE_NAME_RE.test(name) || /^\.+$/.test(name)) {
-      throw new CredentialsProviderError(`${PROVIDER}: GET ${ROLES_PATH} answered something that is not a role name: "${bodyExcerpt(name, 64)}"`, {
+      throw new CredentialsProviderError(`${PROVIDER}: GET ${ROLES_PATH} answered something that is not a role name: "${bodyExcerpt(name, { max: 64, unknownSecrets: true })}"`, {
         provider: PROVIDER,
         code: 'InvalidResponse',
       });
@@ -315,14 +306,14 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
   return refreshing(
     async ({ signal } = {}) => {
       const env = options.env ?? processEnv();
-      if (envTrue(env, ECS_METADATA_DISABLED_ENV)) {
+      if (envFlag(env, ECS_METADATA_DISABLED_ENV)) {
         throw new CredentialsProviderError(`${PROVIDER}: disabled by ${ECS_METADATA_DISABLED_ENV}=true`, {
           provider: PROVIDER,
           tryNext: true,
         });
       }
-      const v1Disabled = options.disableImdsV1 ?? envTrue(env, IMDSV1_DISABLED_ENV);
-      const envRole = envValue(env, ECS_METADATA_ROLE_ENV);
+      const v1Disabled = options.disableImdsV1 ?? envFlag(env, IMDSV1_DISABLED_ENV);
+      const envRole = envString(env, ECS_METADATA_ROLE_ENV);
       const presetRole = configuredRole ?? (envRole !== undefined ? checkRoleName(envRole, ECS_METADATA_ROLE_ENV) : undefined);
       const attempt: Attempt = { v1Disabled, token: await getToken(v1Disabled, signal), signal };
       const roleName = presetRole ?? (await discoverRole(attempt));

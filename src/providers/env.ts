@@ -1,24 +1,15 @@
 import { createCredentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { envString, processEnv, type EnvLike } from '../internal/env.js';
 import type { CredentialProvider } from '../types.js';
 
-/** An environment: `process.env` in Node, the `env` binding in a Worker, any plain object. */
-export type EnvLike = Readonly<Record<string, string | undefined>>;
+export type { EnvLike } from '../internal/env.js';
+// Kept here too: importers of this module use it.
+export { processEnv };
 
 export const ENV_ACCESS_KEY_ID = 'ALIBABA_CLOUD_ACCESS_KEY_ID';
 export const ENV_ACCESS_KEY_SECRET = 'ALIBABA_CLOUD_ACCESS_KEY_SECRET';
 export const ENV_SECURITY_TOKEN = 'ALIBABA_CLOUD_SECURITY_TOKEN';
-
-/** The process environment when the runtime has one (Node, Bun, Deno with compat), else undefined. */
-export function processEnv(): EnvLike | undefined {
-  const proc = (globalThis as { process?: { env?: EnvLike } }).process;
-  return proc?.env;
-}
-
-function read(env: EnvLike, name: string): string | undefined {
-  const value = env[name];
-  return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-}
 
 /**
  * Credentials from ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET and
@@ -44,9 +35,9 @@ export function fromEnv(options: { env?: EnvLike } = {}): CredentialProvider {
         tryNext: true,
       });
     }
-    const accessKeyId = read(env, ENV_ACCESS_KEY_ID);
-    const accessKeySecret = read(env, ENV_ACCESS_KEY_SECRET);
-    const securityToken = read(env, ENV_SECURITY_TOKEN);
+    const accessKeyId = envString(env, ENV_ACCESS_KEY_ID);
+    const accessKeySecret = envString(env, ENV_ACCESS_KEY_SECRET);
+    const securityToken = envString(env, ENV_SECURITY_TOKEN);
     if (!accessKeyId && !accessKeySecret) {
       throw new CredentialsProviderError(`fromEnv: ${ENV_ACCESS_KEY_ID} and ${ENV_ACCESS_KEY_SECRET} are not set`, {
         provider: 'env',

@@ -1,9 +1,8 @@
 import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
 import { ConfigError } from '../errors.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
-import { createStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import { createStsClient, isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateAssumeRoleWithOidcParams } from '../sts/validate.js';
-import { isStsClient } from './ram-role.js';
 
 /** An OIDC token, or a function that reads the current one (a projected token file rotates). */
 export type OidcTokenSource = string | (() => string | Promise<string>);

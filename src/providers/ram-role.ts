@@ -1,6 +1,6 @@
 import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
-import { assumeRoleWireParams, createStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import { assumeRoleWireParams, createStsClient, isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateAssumeRoleParams } from '../sts/validate.js';
 import type { CredentialProvider } from '../types.js';
 
@@ -25,10 +25,6 @@ export type FromRamRoleOptions = {
   /** Options of the refresh engine (windows, logger, clock...). */
   refresh?: RefreshOptions;
 };
-
-export function isStsClient(value: StsClient | StsClientOptions | undefined): value is StsClient {
-  return typeof value === 'object' && value !== null && typeof (value as StsClient).assumeRole === 'function';
-}
 
 /**
  * Temporary credentials for a RAM role, obtained with STS AssumeRole from `source`'s

@@ -24,8 +24,11 @@
  */
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, StsError } from '../errors.js';
+import { checkCredentialsRecord, PASCAL_CASE_KEYS } from '../internal/credentials-json.js';
+import { processEnv } from '../internal/env.js';
 import { httpCall } from '../internal/http.js';
 import { logSafely } from '../internal/log.js';
+import { checkTimeout } from '../internal/validate-options.js';
 import type { Logger } from '../types.js';
 import { resolveStsEndpoint, type ResolvedStsEndpoint } from './endpoints.js';
 import { toStsError } from './errors.js';
@@ -311,6 +314,20 @@ export type StsClient = {
   getCallerIdentity(source: Credentials, options?: StsCallOptions): Promise<CallerIdentity>;
 };
 
+/**
+ * True for an {@link StsClient} (as opposed to the options to create one).
+ *
+ * @example
+ * ```ts
+ * import { createStsClient, isStsClient } from './client.js';
+ * isStsClient(createStsClient());      // true
+ * isStsClient({ region: 'cn-hangzhou' }); // false
+ * ```
+ */
+export function isStsClient(value: StsClient | StsClientOptions | undefined): value is StsClient {
+  return typeof value === 'object' && value !== null && typeof (value as StsClient).assumeRole === 'function';
+}
+
 /** One prepared HTTP request. */
 type PreparedRequest = {
   action: string;
@@ -334,11 +351,6 @@ type Answer = {
   /** Local clock when the answer's headers arrived. */
   localNow: number;
 };
-
-function defaultEnv(): Record<string, string | undefined> {
-  const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
-  return proc?.env ?? {};
-}
 
 function newNonce(): string {
   const c = globalThis.crypto;
@@ -407,16 +419,9 @@ function optionalString(value: unknown): string | undefined {
  * ```
  */
 export function createStsClient(options: StsClientOptions = {}): StsClient {
-  const env = options.env ?? defaultEnv();
+  const env = options.env ?? processEnv() ?? {};
   const endpoint: ResolvedStsEndpoint = resolveStsEndpoint(options, env);
-  const timeoutMs = options.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS;
-  // setTimeout fires at once for delays beyond 2^31 - 1 ms.
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0 || timeoutMs > 2_147_483_647) {
-    throw new ConfigError(`timeoutMs must be a positive number of milliseconds up to 2^31-1 (got ${String(timeoutMs)})`, {
-      field: 'timeoutMs',
-      provider: 'sts',
-    });
-  }
+  const timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_STS_TIMEOUT_MS, { provider: 'sts', field: 'timeoutMs' });
   const signatureVersion = options.signatureVersion ?? 'v3';
   if (signatureVersion !== 'v3' && signatureVersion !== 'v1') {
     throw new ConfigError(`signatureVersion must be 'v3' or 'v1' (got ${JSON.stringify(signatureVersion)})`, {
@@ -596,20 +601,20 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
   ): AssumeRoleResult {
     const c = body.Credentials;
     if (!isRecord(c)) throw invalid(action, answer, requestId, 'the answer has no Credentials object');
-    for (const field of ['AccessKeyId', 'AccessKeySecret', 'SecurityToken', 'Expiration'] as const) {
-      if (typeof c[field] !== 'string' || c[field] === '') {
-        throw invalid(action, answer, requestId, `Credentials.${field} is missing or empty`);
-      }
-    }
-    const stated = parseStsTime(c.Expiration);
-    if (stated === undefined) {
+    const checked = checkCredentialsRecord(c, { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: true, parseTime: parseStsTime });
+    if (checked.problems !== undefined) {
+      const { key, problem } = checked.problems[0]!;
       throw invalid(
         action,
         answer,
         requestId,
-        `Credentials.Expiration ${JSON.stringify(String(c.Expiration).slice(0, 40))} is not an ISO 8601 date-time`,
+        problem === 'not-a-date'
+          ? `Credentials.Expiration ${JSON.stringify(String(c.Expiration).slice(0, 40))} is not an ISO 8601 date-time`
+          : `Credentials.${key} is missing or empty`,
       );
     }
+    const fields = checked.value;
+    const stated = fields.expiresAt!;
     const serverDate = parseHttpDate(answer.headers.get('date'));
     const maxLifetimeMs = durationSeconds * 1000;
     const local = boundedLocalExpiration({
@@ -628,9 +633,9 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
       );
     }
     const credentials = createCredentials({
-      accessKeyId: c.AccessKeyId as string,
-      accessKeySecret: c.AccessKeySecret as string,
-      securityToken: c.SecurityToken as string,
+      accessKeyId: fields.accessKeyId,
+      accessKeySecret: fields.accessKeySecret,
+      securityToken: fields.securityToken,
       expiration: new Date(local.expiresAt),
       source,
     });

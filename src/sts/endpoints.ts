@@ -17,6 +17,7 @@
  * Universal code: only the WHATWG `URL` class is used.
  */
 import { ConfigError } from '../errors.js';
+import { envFlag, envString } from '../internal/env.js';
 
 /**
  * Env variable with the STS endpoint (host or URL); ACK's pod-identity webhook sets it.
@@ -108,12 +109,6 @@ export type ResolvedStsEndpoint = {
 };
 
 const REGION_RE = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
-
-function nonEmpty(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
 
 function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
@@ -245,7 +240,7 @@ export function resolveStsEndpoint(
     }
     return parseEndpoint(options.endpoint, 'endpoint', 'option');
   }
-  const envEndpoint = nonEmpty(env[STS_ENDPOINT_ENV]);
+  const envEndpoint = envString(env, STS_ENDPOINT_ENV);
   if (envEndpoint !== undefined) return parseEndpoint(envEndpoint, STS_ENDPOINT_ENV, 'env');
 
   let region: string | undefined;
@@ -260,13 +255,13 @@ export function resolveStsEndpoint(
     }
     region = options.region.trim();
   } else {
-    region = nonEmpty(env[STS_REGION_ENV]);
+    region = envString(env, STS_REGION_ENV);
     regionField = STS_REGION_ENV;
   }
   if (region === undefined) {
     return { url: `https://${DEFAULT_STS_HOST}`, host: DEFAULT_STS_HOST, source: 'default' };
   }
-  const vpc = options.vpc ?? nonEmpty(env[STS_VPC_ENV])?.toLowerCase() === 'true';
+  const vpc = options.vpc ?? envFlag(env, STS_VPC_ENV);
   const host = regionHost(region, vpc, regionField);
   return { url: `https://${host}`, host, source: 'region' };
 }

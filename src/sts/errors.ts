@@ -8,14 +8,7 @@
  * before it reaches a message, even though it comes from the server.
  */
 import { StsError } from '../errors.js';
-import {
-  describeFailure,
-  dropPartialSecret,
-  EXCERPT_SOURCE_CHARS,
-  sanitizeError,
-  scrubSecrets,
-  stripUrlSecrets,
-} from '../internal/redact.js';
+import { bodyExcerpt as excerpt, describeFailure, sanitizeError, sanitizeText, scrubSecrets } from '../internal/redact.js';
 
 export { scrubSecrets };
 
@@ -27,9 +20,6 @@ type StsErrorBody = {
   Message?: string;
   Recommend?: string;
 };
-
-/** Longest excerpt of a non-STS body kept in a message. */
-const MAX_EXCERPT_LENGTH = 200;
 
 const SIGNATURE_MISMATCH_PREFIX = 'server string to sign is:';
 
@@ -91,8 +81,8 @@ export function isRetryableStsCode(code: string, httpStatus?: number): boolean {
 }
 
 /**
- * A short, single-line excerpt of a body for messages: whitespace runs collapsed to one
- * space, secrets scrubbed, at most 200 characters (with `…` when cut).
+ * The one excerpt rule of internal/redact.ts (200 characters, the request's secrets
+ * scrubbed), under the name and signature existing importers use.
  *
  * @example
  * ```ts
@@ -101,12 +91,7 @@ export function isRetryableStsCode(code: string, httpStatus?: number): boolean {
  * ```
  */
 export function bodyExcerpt(body: string, secrets: readonly (string | undefined)[] = []): string {
-  // Only a bounded prefix is looked at: no regex runs over a huge body.
-  const prefix = body.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(body.slice(0, EXCERPT_SOURCE_CHARS), secrets) : body;
-  const collapsed = scrubSecrets(stripUrlSecrets(prefix), secrets).replace(/\s+/g, ' ').trim();
-  if (collapsed.length <= MAX_EXCERPT_LENGTH) return prefix.length < body.length ? `${collapsed}…` : collapsed;
-  // Cut, then make sure the cut did not leave a prefix of a secret behind.
-  return `${dropPartialSecret(collapsed.slice(0, MAX_EXCERPT_LENGTH - 1), secrets)}…`;
+  return excerpt(body, { secrets });
 }
 
 /**
@@ -235,9 +220,7 @@ function serviceMessageOf(message: string, secrets: readonly (string | undefined
     const omitted = text.length - at - SIGNATURE_MISMATCH_PREFIX.length;
     text = `${text.slice(0, at + SIGNATURE_MISMATCH_PREFIX.length)} [${omitted} characters omitted]`;
   }
-  if (text.length > EXCERPT_SOURCE_CHARS) text = dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets);
-  text = scrubSecrets(stripUrlSecrets(text), secrets);
-  return text.length > MAX_SERVICE_MESSAGE_LENGTH ? `${dropPartialSecret(text.slice(0, MAX_SERVICE_MESSAGE_LENGTH - 1), secrets)}…` : text;
+  return sanitizeText(text, secrets, MAX_SERVICE_MESSAGE_LENGTH);
 }
 
 /**
@@ -304,10 +287,10 @@ export function toStsError(failure: StsFailure): StsError {
           retryable: isRetryableStsCode(code, failure.status),
         });
       }
-      const excerpt = bodyExcerpt(failure.body, secrets);
+      const shown = excerpt(failure.body, { secrets });
       return new StsError(
         `STS ${failure.action} failed: HTTP ${failure.status} with a body that is not an STS answer` +
-          (excerpt === '' ? ' (empty body)' : `: ${excerpt}`),
+          (shown === '' ? ' (empty body)' : `: ${shown}`),
         {
           code: 'InvalidResponse',
           httpStatus: failure.status,

@@ -1,0 +1,57 @@
+/**
+ * Reading environment variables the same way everywhere: a value counts only when it is a
+ * string with something besides whitespace, and is used trimmed.
+ *
+ * Universal code: `process` is only looked up through `globalThis`.
+ *
+ * @internal
+ */
+
+/** An environment: `process.env` in Node, the `env` binding in a Worker, any plain object. */
+export type EnvLike = Readonly<Record<string, string | undefined>>;
+
+/** The process environment when the runtime has one (Node, Bun, Deno with compat), else undefined. */
+export function processEnv(): EnvLike | undefined {
+  const proc = (globalThis as { process?: { env?: EnvLike } }).process;
+  return proc?.env;
+}
+
+/**
+ * A trimmed string that is not blank, else undefined (any other value, too).
+ *
+ * @example
+ * ```ts
+ * trimmedString('  x '); // 'x'
+ * trimmedString(' ');    // undefined
+ * ```
+ */
+export function trimmedString(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+/**
+ * A trimmed, non-empty env value, else undefined (also when there is no env).
+ *
+ * @example
+ * ```ts
+ * envString({ A: '  x ', B: ' ' }, 'A'); // 'x'
+ * envString({ A: '  x ', B: ' ' }, 'B'); // undefined
+ * ```
+ */
+export function envString(env: EnvLike | undefined, name: string): string | undefined {
+  return trimmedString(env?.[name]);
+}
+
+/**
+ * True when the variable is `true` in any case (the official libraries' rule).
+ *
+ * @example
+ * ```ts
+ * envFlag({ ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'TRUE' }, 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED'); // true
+ * ```
+ */
+export function envFlag(env: EnvLike | undefined, name: string): boolean {
+  return envString(env, name)?.toLowerCase() === 'true';
+}
