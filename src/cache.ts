@@ -12,6 +12,7 @@ import { LRUCache } from 'lru-cache';
 import type { Credentials } from './credentials.js';
 import { CredentialsError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
+import { monotonicNow } from './internal/clock.js';
 import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
 
 /** Options of {@link createStsCache}. */
@@ -82,7 +83,7 @@ type LoadContext = { load: () => Promise<Credentials>; advisoryWindowMs: WindowS
  */
 export function createStsCache(options: StsCacheOptions = {}): StsCache {
   const clock = options.clock ?? Date.now;
-  const elapsed = options.clock ?? (() => globalThis.performance.now());
+  const elapsed = options.clock ?? monotonicNow;
   const lru = new LRUCache<string, Credentials, LoadContext>({
     max: options.max ?? 500,
     // Ages on the monotonic clock, looked up at each use: immune to wall-clock jumps.

@@ -4,8 +4,7 @@
  * give), and that is a {@link ConfigError} naming the option now, not a refresh storm later.
  */
 import { ConfigError } from './errors.js';
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from './internal/validate-options.js';
 
 type WindowSize = number | ((lifetimeMs: number) => number);
 

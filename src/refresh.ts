@@ -23,13 +23,14 @@ import pRetry from 'p-retry';
 import { normalizeCredentials, type Credentials } from './credentials.js';
 import { ConfigError, CredentialsError, CredentialsProviderError, isCredentialsError, messageOf } from './errors.js';
 import { raceAbort, unrefTimeout } from './internal/abort.js';
+import { monotonicNow } from './internal/clock.js';
+import { MAX_TIMER_MS } from './internal/validate-options.js';
 import { isNetworkFailure } from './internal/network-error.js';
 import { sanitizeError, sanitizeText } from './internal/redact.js';
 import { checkMinValidity, checkRefreshOptions } from './refresh-options.js';
 import type { CredentialProvider, Logger, ProviderCallOptions } from './types.js';
 
 const MINUTE = 60_000;
-const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
 
 /** A window size in ms, fixed or derived from the credential's lifetime (ms). */
 export type WindowSize = number | ((lifetimeMs: number) => number);
@@ -187,9 +188,6 @@ export function windowOf(size: WindowSize | undefined, fallback: (l: number) => 
   return Number.isFinite(value) && value > 0 ? value : 0;
 }
 
-// Looked up at call time (not bound once) so fake timers that replace performance.now work.
-const monotonicNow: () => number =
-  typeof globalThis.performance?.now === 'function' ? () => globalThis.performance.now() : () => Date.now();
 
 /**
  * Wraps a provider whose credentials expire (STS, ECS metadata, OIDC...) so that calling
@@ -301,7 +299,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     clearTimer();
     if (closed || !useTimer || !Number.isFinite(delayMs)) return;
     // setTimeout fires at once for delays over 2^31-1 ms (~24.8 days); wake up then and re-arm.
-    const handle = setTimeout(fireTimer, Math.max(0, Math.min(delayMs, MAX_TIMER_DELAY_MS)), weakCore);
+    const handle = setTimeout(fireTimer, Math.max(0, Math.min(delayMs, MAX_TIMER_MS)), weakCore);
     setHold(handle, false);
     timerBox.handle = handle;
   }

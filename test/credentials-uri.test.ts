@@ -6,7 +6,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, CredentialsProviderError } from '../src/errors.js';
 import {
-  bodyExcerpt,
   fromCredentialsUri,
   validateCredentialsUri,
   type FromCredentialsUriOptions,
@@ -14,6 +13,10 @@ import {
 import { createStsClient } from '../src/sts/client.js';
 import { startEmulator, type Emulator } from '../src/testing/emulator/index.js';
 import { failure, configErrorOf as configError } from './helpers.js';
+import { bodyExcerpt } from '../src/internal/redact.js';
+
+/** How credentials answers are excerpted: unknown secrets may be in them. */
+const ANSWER = { max: 120, unknownSecrets: true } as const;
 
 const ROLE = 'vended-role';
 const TOKEN = 'Bearer local-vending-token-0123456789';
@@ -230,8 +233,8 @@ describe('fromCredentialsUri: answers', () => {
     expect(e.message).toMatch(/not JSON/);
     expect(e.message).not.toContain(SECRET);
     expect(e.message).not.toContain('AAAAAAAAAA');
-    expect(bodyExcerpt(`token=${SECRET}&x=1`)).not.toContain(SECRET);
-    expect(bodyExcerpt(`plain ${'k'.repeat(40)} text`)).toBe('plain [REDACTED] text');
+    expect(bodyExcerpt(`token=${SECRET}&x=1`, ANSWER)).not.toContain(SECRET);
+    expect(bodyExcerpt(`plain ${'k'.repeat(40)} text`, ANSWER)).toBe('plain [REDACTED] text');
   });
 
   it('a bad Expiration is InvalidResponse; an expired one is refused', async () => {

@@ -8,11 +8,11 @@ import { createCredentials } from '../src/credentials.js';
 import { isCredentialsError } from '../src/errors.js';
 import { DEFAULT_MAX_BODY_BYTES, httpCall } from '../src/internal/http.js';
 import { sanitizeError, stripUrlSecrets } from '../src/internal/redact.js';
-import { bodyExcerpt as uriExcerpt, fromCredentialsUri } from '../src/providers/credentials-uri.js';
+import { fromCredentialsUri } from '../src/providers/credentials-uri.js';
+import { bodyExcerpt } from '../src/internal/redact.js';
 import { fromEcsMetadata } from '../src/providers/ecs-metadata.js';
 import type { RefreshEvent } from '../src/refresh.js';
 import { createStsClient } from '../src/sts/client.js';
-import { bodyExcerpt as stsExcerpt } from '../src/sts/errors.js';
 
 const MiB = 1024 * 1024;
 const ROLE_ARN = 'acs:ram::123456789012:role/test-role';
@@ -188,9 +188,9 @@ describe('item 3: bodies are read with a byte cap', () => {
 
   it('excerpts look at a bounded prefix only: no regex over a huge body', () => {
     const huge = 'a'.repeat(8e6);
-    expect(uriExcerpt(huge)).toMatch(/…$/);
-    expect(stsExcerpt(huge, [SECRET])).toMatch(/…$/);
-    expect(uriExcerpt(`${' '.repeat(5000)}x`)).toBe('…');
+    expect(bodyExcerpt(huge, { max: 120, unknownSecrets: true })).toMatch(/…$/);
+    expect(bodyExcerpt(huge, { secrets: [SECRET] })).toMatch(/…$/);
+    expect(bodyExcerpt(`${' '.repeat(5000)}x`, { max: 120, unknownSecrets: true })).toBe('…');
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { StsError } from '../src/errors.js';
-import { bodyExcerpt, isRetryableStsCode, scrubSecrets, toStsError } from '../src/sts/errors.js';
+import { bodyExcerpt } from '../src/internal/redact.js';
+import { isRetryableStsCode, scrubSecrets, toStsError } from '../src/sts/errors.js';
 import { percentEncode } from '../src/sts/sign.js';
 import { CLOCK_SKEW_TOLERANCE_MS, parseHttpDate, parseStsTime, stsTimestamp, toLocalExpiration } from '../src/sts/time.js';
 
@@ -78,7 +79,7 @@ describe('bodyExcerpt', () => {
 
   it('never leaves the start of a secret at the cut', () => {
     const body = `${'a'.repeat(190)}${SECRET}${'b'.repeat(50)}`;
-    const out = bodyExcerpt(body, [SECRET]);
+    const out = bodyExcerpt(body, { secrets: [SECRET] });
     expect(out.length).toBeLessThanOrEqual(200);
     // The whole secret is replaced first; then nothing of it remains even partly.
     expect(out).not.toContain(SECRET.slice(0, 4));
@@ -87,7 +88,7 @@ describe('bodyExcerpt', () => {
   it('a secret split by the cut before scrubbing is still not shown', () => {
     // With no full occurrence to scrub (the body itself ends inside the secret).
     const body = `${'a'.repeat(195)}${SECRET.slice(0, 20)}`;
-    const out = bodyExcerpt(body, [SECRET]);
+    const out = bodyExcerpt(body, { secrets: [SECRET] });
     expect(out).not.toContain(SECRET.slice(0, 4));
     expect(out.endsWith('…')).toBe(true);
   });

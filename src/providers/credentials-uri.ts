@@ -162,20 +162,6 @@ const EXCERPT_CHARS = 120;
 const ANSWER_EXCERPT = { max: EXCERPT_CHARS, unknownSecrets: true } as const;
 
 /**
- * The one excerpt rule of internal/redact.ts as used for credentials answers, under the name
- * and signature existing importers use.
- *
- * @internal
- * @example
- * ```ts
- * bodyExcerpt('{"AccessKeySecret":"abc","Code":"Oops"}'); // '{"AccessKeySecret":"[REDACTED]","Code":"Oops"}'
- * ```
- */
-export function bodyExcerpt(text: string, max = EXCERPT_CHARS): string {
-  return excerpt(text, { ...ANSWER_EXCERPT, max });
-}
-
-/**
  * How {@link parseCredentialsBody} reads a body.
  *
  * @internal

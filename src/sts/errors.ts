@@ -81,20 +81,6 @@ export function isRetryableStsCode(code: string, httpStatus?: number): boolean {
 }
 
 /**
- * The one excerpt rule of internal/redact.ts (200 characters, the request's secrets
- * scrubbed), under the name and signature existing importers use.
- *
- * @example
- * ```ts
- * import { bodyExcerpt } from './errors.js';
- * bodyExcerpt('<html>\n  <h1>502 Bad Gateway</h1>\n</html>', []); // '<html> <h1>502 Bad Gateway</h1> </html>'
- * ```
- */
-export function bodyExcerpt(body: string, secrets: readonly (string | undefined)[] = []): string {
-  return excerpt(body, { secrets });
-}
-
-/**
  * What {@link toStsError} needs to know about a failed exchange.
  *
  * @example
