@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createCredentials, createStsCache, defaultStsCache, refreshing, stsCacheKey } from '../src/index.js';
+import { createCredentials, createStsCache, defaultStsCache, fromRamRole, fromStatic, refreshing, stsCacheKey, type StsClient } from '../src/index.js';
 import { fakeCredentialSource } from '../src/testing/index.js';
 
 const SECOND = 1000;
@@ -43,6 +43,24 @@ describe('createStsCache', () => {
     expect(await cache.get('k', () => load(), { advisoryWindowMs: (l) => l / 10 })).toBe(second);
     expect(await cache.get('k', () => load(), { advisoryWindowMs: (l) => l / 2 })).not.toBe(second);
     expect(load.calls).toBe(3);
+  });
+
+  it('role providers with different advisory windows sharing a cache: each gets a value outside its own window', async () => {
+    let calls = 0;
+    const issue = async () =>
+      createCredentials({ accessKeyId: `STS.r${++calls}`, accessKeySecret: 's', securityToken: 't', expiration: new Date(Date.now() + 900 * SECOND), source: 'sts:AssumeRole' });
+    const sts = { endpoint: 'http://127.0.0.1:9', assumeRole: issue, assumeRoleWithOidc: issue } as unknown as StsClient;
+    const cache = createStsCache();
+    const base = { source: fromStatic({ accessKeyId: 'LTAI5tShared', accessKeySecret: 's' }), roleArn: 'acs:ram::123:role/r', durationSeconds: 900, sts, cache };
+    const late = fromRamRole({ ...base, refresh: { advisoryWindowMs: 60 * SECOND, backgroundTimer: false } });
+    const early = fromRamRole({ ...base, refresh: { backgroundTimer: false } }); // default: 450 s
+    await late();
+    await vi.advanceTimersByTimeAsync(500 * SECOND); // 400 s left: inside early's window, not late's
+    const got = await early();
+    expect(calls).toBe(2);
+    expect(got.expiration!.getTime() - Date.now()).toBeGreaterThan(450 * SECOND);
+    expect((await late()).accessKeyId).toBe('STS.r1');
+    expect(calls).toBe(2);
   });
 
   it('keeps different keys apart', async () => {

@@ -18,7 +18,7 @@ import {
   parseCredentialsBody,
   stableExpiration,
   type HttpAnswer,
-} from './credentials-uri.js';
+} from './credentials-answer.js';
 
 /**
  * Env variable: `true` (case-insensitive) turns the ECS metadata provider off; it then

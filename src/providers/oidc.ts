@@ -82,7 +82,7 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
           Policy: base.policy,
         },
       });
-      return cache.get(key, () => client.assumeRoleWithOidc(params), { forceRefresh, signal });
+      return cache.get(key, () => client.assumeRoleWithOidc(params), { forceRefresh, signal, advisoryWindowMs: options.refresh?.advisoryWindowMs });
     },
     { name: `oidc ${base.roleArn}`, maxLifetimeMs: base.durationSeconds * 1000, ...options.refresh },
   );

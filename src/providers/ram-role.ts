@@ -73,7 +73,7 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
         params: assumeRoleWireParams(params),
       });
       // The shared load is not tied to one caller's signal: others may be waiting on it.
-      return cache.get(key, () => client.assumeRole(identity, params), { forceRefresh, signal });
+      return cache.get(key, () => client.assumeRole(identity, params), { forceRefresh, signal, advisoryWindowMs: options.refresh?.advisoryWindowMs });
     },
     { name: `ram-role ${params.roleArn}`, maxLifetimeMs: params.durationSeconds * 1000, ...options.refresh },
   );

@@ -1,0 +1,275 @@
+/**
+ * What the credentials-URI and ECS-metadata providers share: one GET through the HTTP
+ * helper, and reading the `{Code?, AccessKeyId, AccessKeySecret, SecurityToken, Expiration}`
+ * answer both services give, with skew correction and a stable local expiration.
+ *
+ * Universal code: no Node built-ins, no `process`.
+ */
+import { createCredentials, type Credentials } from '../credentials.js';
+import { CredentialsProviderError } from '../errors.js';
+import { checkCredentialsRecord, PASCAL_CASE_KEYS } from '../internal/credentials-json.js';
+import { httpCall } from '../internal/http.js';
+import { logSafely } from '../internal/log.js';
+import { MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
+import { bodyExcerpt as excerpt } from '../internal/redact.js';
+
+
+
+import { boundedLocalExpiration, formatLifetime, parseAge, parseHttpDate, parseStsTime } from '../sts/time.js';
+import type { Logger } from '../types.js';
+
+/**
+ * The answer of {@link httpRequest}: status, whole body text and the server's `Date`.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const answer: HttpAnswer = { status: 200, text: '{}', serverDate: undefined };
+ * ```
+ */
+export type HttpAnswer = {
+  /** HTTP status; 0 for a browser's opaque redirect. */
+  readonly status: number;
+  /** The body, at most 1 MiB. */
+  readonly text: string;
+  /** The `Date` header in epoch ms, when present and well-formed. */
+  readonly serverDate: number | undefined;
+  /** The `Age` header (seconds a cache held the answer), when present and well-formed. */
+  readonly ageSeconds?: number | undefined;
+  /** The local clock when the headers arrived. */
+  readonly localNow?: number | undefined;
+};
+
+/**
+ * Options of {@link httpRequest}.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const request: HttpRequest = {
+ *   url: 'http://127.0.0.1:8080/creds', method: 'GET', headers: {}, timeoutMs: 1000,
+ *   provider: 'credentials-uri', describe: 'GET http://127.0.0.1:8080/creds',
+ * };
+ * ```
+ */
+export type HttpRequest = {
+  url: string;
+  method: 'GET' | 'PUT';
+  headers: Record<string, string>;
+  timeoutMs: number;
+  /** The caller's signal: aborting it rejects with its reason, unwrapped. */
+  signal?: AbortSignal | undefined;
+  /** Injected fetch; default the global one, looked up at each call. */
+  fetch?: typeof fetch | undefined;
+  /** Provider name for errors. */
+  provider: string;
+  /** What the request is, for messages (`GET http://…/path`), without any secret. */
+  describe: string;
+  /** Values never to print (header values, query values, tokens). */
+  secrets?: readonly (string | undefined)[] | undefined;
+  /** Local clock, read when the headers arrive. Default `Date.now`. */
+  clock?: (() => number) | undefined;
+};
+
+/**
+ * True for HTTP statuses worth retrying: 408, 429 and 5xx.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * isRetryableStatus(503); // true
+ * isRetryableStatus(404); // false
+ * ```
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Headers whose values are never secret (scrubbing them would only garble messages). */
+const PLAIN_HEADERS: ReadonlySet<string> = new Set(['accept', 'content-type', 'user-agent', 'x-aliyun-ecs-metadata-token-ttl-seconds']);
+
+function headerSecrets(headers: Record<string, string>): string[] {
+  return Object.entries(headers)
+    .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
+    .map(([, value]) => value);
+}
+
+/**
+ * One HTTP request within `timeoutMs` (connect, answer and body together), never
+ * following redirects, the body capped at 1 MiB. Network failures and timeouts become
+ * retryable {@link CredentialsProviderError}s (`NetworkError`, `Timeout`); other fetch
+ * failures (`RequestFailed`) and oversized bodies (`ResponseTooLarge`) are not retryable.
+ * Any HTTP status is returned, for the caller to judge. A caller's abort rejects with the
+ * signal's reason. Errors never carry the foreign error itself, only a sanitized stand-in.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const answer = await httpRequest({
+ *   url: 'http://127.0.0.1:8080/creds', method: 'GET', headers: {}, timeoutMs: 1000,
+ *   provider: 'credentials-uri', describe: 'GET http://127.0.0.1:8080/creds',
+ * });
+ * answer.status; // 200
+ * ```
+ */
+export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
+  const answer = await httpCall({
+    url: request.url,
+    method: request.method,
+    headers: request.headers,
+    timeoutMs: request.timeoutMs,
+    signal: request.signal,
+    fetch: request.fetch,
+    provider: request.provider,
+    describe: request.describe,
+    secrets: [...(request.secrets ?? []), ...headerSecrets(request.headers)],
+    clock: request.clock,
+  });
+  return {
+    status: answer.status,
+    text: answer.text,
+    serverDate: parseHttpDate(answer.headers.get('date')),
+    ageSeconds: parseAge(answer.headers.get('age')),
+    localNow: answer.localNow,
+  };
+}
+
+/** Longest excerpt of a credentials answer in a message. */
+const EXCERPT_CHARS = 120;
+/** A credentials answer may carry secrets nobody told us: long key-like runs are masked too. */
+export const ANSWER_EXCERPT = { max: EXCERPT_CHARS, unknownSecrets: true } as const;
+
+/**
+ * How {@link parseCredentialsBody} reads a body.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const how: CredentialsBodyOptions = { provider: 'credentials-uri', describe: 'http://127.0.0.1:8080/creds', requireCode: false, source: 'credentials-uri', localNow: Date.now() };
+ * ```
+ */
+export type CredentialsBodyOptions = {
+  provider: string;
+  /** The endpoint, for messages (no secret). */
+  describe: string;
+  /** True: `Code` must be present and `"Success"`. False: when present it must be `"Success"`. */
+  requireCode: boolean;
+  /** `source` of the credentials. */
+  source: string;
+  /** The local wall clock when the answer arrived (ms), for clock-skew correction. */
+  localNow: number;
+  /** Told when a lifetime is cut to 12 h. */
+  logger?: Logger | undefined;
+};
+
+/**
+ * Reads `{Code?, AccessKeyId, AccessKeySecret, SecurityToken, Expiration}` from a 200
+ * answer. Expiration is parsed leniently (ISO 8601 with or without fraction or offset) and
+ * moved onto the local clock when the server's `Date` disagrees with ours. Errors name
+ * the missing or bad fields, never their values.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const { credentials, statedExpiration } = parseCredentialsBody(
+ *   { status: 200, serverDate: undefined, text: '{"AccessKeyId":"STS.a","AccessKeySecret":"s","SecurityToken":"t","Expiration":"2030-01-01T00:00:00Z"}' },
+ *   { provider: 'credentials-uri', describe: 'http://127.0.0.1:8080/creds', requireCode: false, source: 'credentials-uri', localNow: Date.now() },
+ * );
+ * credentials.accessKeyId; // 'STS.a'
+ * statedExpiration;        // 1893456000000 (as the server wrote it, before skew correction)
+ * ```
+ */
+export function parseCredentialsBody(
+  answer: HttpAnswer,
+  how: CredentialsBodyOptions,
+): { credentials: Credentials; statedExpiration: number } {
+  const fail = (message: string, code = 'InvalidResponse'): never => {
+    throw new CredentialsProviderError(`${how.provider}: ${how.describe} ${message}`, { provider: how.provider, code });
+  };
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.text);
+  } catch {
+    fail(`answered HTTP ${answer.status} with a body that is not JSON: "${excerpt(answer.text, ANSWER_EXCERPT)}"`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    fail(`answered HTTP ${answer.status} with JSON that is not an object`);
+  }
+  const r = body as Record<string, unknown>;
+  if (r.Code !== undefined || how.requireCode) {
+    if (r.Code !== 'Success') {
+      const code = typeof r.Code === 'string' ? JSON.stringify(excerpt(r.Code, { max: 64, unknownSecrets: true })) : r.Code === undefined ? 'no Code' : 'a Code that is not a string';
+      const message = typeof r.Message === 'string' && r.Message !== '' ? ` (Message: "${excerpt(r.Message, ANSWER_EXCERPT)}")` : '';
+      fail(`answered ${code} instead of Code "Success"${message}`, 'UnsuccessfulResponse');
+    }
+  }
+  const checked = checkCredentialsRecord(r, { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: true, parseTime: parseStsTime });
+  if (checked.problems !== undefined) {
+    if (checked.problems[0]!.problem === 'not-a-date') {
+      fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(excerpt(r.Expiration as string, { max: 40, unknownSecrets: true }))}`);
+    }
+    fail(`answered without ${checked.problems.map((p) => p.key).join(', ')} (each must be a non-empty string)`);
+  }
+  const fields = checked.value!;
+  const stated = fields.expiresAt!;
+  // Skew-corrected (Date + Age), and never longer than any Alibaba Cloud temporary credential.
+  const local = boundedLocalExpiration({
+    expiration: stated,
+    serverDate: answer.serverDate,
+    ageSeconds: answer.ageSeconds,
+    localNow: how.localNow,
+    maxLifetimeMs: MAX_TEMPORARY_LIFETIME_MS,
+  });
+  if (local.clamped) {
+    logSafely(
+      how.logger,
+      'warn',
+      `alicred: ${how.provider}: ${how.describe} gives the credentials a lifetime of ${formatLifetime(local.lifetimeMs)}, ` +
+        `more than the ${formatLifetime(MAX_TEMPORARY_LIFETIME_MS)} any Alibaba Cloud temporary credential has; using ${formatLifetime(MAX_TEMPORARY_LIFETIME_MS)}`,
+    );
+  }
+  const { expiresAt } = local;
+  const credentials = createCredentials({
+    accessKeyId: fields.accessKeyId.trim(),
+    accessKeySecret: fields.accessKeySecret,
+    securityToken: fields.securityToken,
+    expiration: new Date(expiresAt),
+    source: how.source,
+  });
+  return { credentials, statedExpiration: stated };
+}
+
+/**
+ * Keeps the local expiration of one credential stable across fetches: a source that hands
+ * out the same credential again (ECS metadata before its rotation point) must yield the
+ * same `expiration`, or the refresh engine would not recognise it as "not rotated" when
+ * clock-skew correction moves it by a few milliseconds.
+ *
+ * @internal
+ * @example
+ * ```ts
+ * const stable = stableExpiration();
+ * const a = stable(creds, statedMs); // later calls with the same key and stated time return a's expiration
+ * ```
+ */
+export function stableExpiration(): (credentials: Credentials, statedExpiration: number) => Credentials {
+  let last: { accessKeyId: string; stated: number; credentials: Credentials } | undefined;
+  return (credentials, stated) => {
+    if (last && last.accessKeyId === credentials.accessKeyId && last.stated === stated) {
+      const expiration = last.credentials.expiration;
+      if (expiration && credentials.expiration && expiration.getTime() !== credentials.expiration.getTime()) {
+        return createCredentials({
+          accessKeyId: credentials.accessKeyId,
+          accessKeySecret: credentials.accessKeySecret,
+          securityToken: credentials.securityToken,
+          expiration,
+          source: credentials.source,
+        });
+      }
+      return credentials;
+    }
+    last = { accessKeyId: credentials.accessKeyId, stated, credentials };
+    return credentials;
+  };
+}
+
