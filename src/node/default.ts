@@ -53,21 +53,40 @@ type Link = { readonly name: string; readonly provider: CredentialProvider };
 export function defaultProvider(options: DefaultProviderOptions = {}): ChainProvider {
   const env = options.env ?? processEnv() ?? {};
   const shared = { env, homedir: options.homedir, logger: options.logger, sts: options.sts, refresh: options.refresh };
-  // Off ECS the metadata address does not answer: no retries here, so the chain moves on
-  // after about 2 s (token, then v1), as the official chain does. Pass ecsMetadata.retries to change.
-  const ecs = fromEcsMetadata({ retries: 0, ...options.ecsMetadata, env, logger: options.logger, refresh: options.refresh });
   const links: Link[] = [
-    { name: 'env', provider: fromEnv({ env }) },
-    { name: 'oidc', provider: fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh }) },
-    { name: 'cli-profile', provider: fromCliProfile({ ...shared, profile: options.profile }) },
-    { name: 'ini-profile', provider: fromIniProfile({ ...shared, profile: options.profile }) },
-    { name: 'ecs-metadata', provider: ecsLink(ecs, env) },
-    { name: 'credentials-uri', provider: fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh }) },
+    link('env', () => fromEnv({ env })),
+    link('oidc', () => fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh, logger: options.logger })),
+    link('cli-profile', () => fromCliProfile({ ...shared, profile: options.profile })),
+    link('ini-profile', () => fromIniProfile({ ...shared, profile: options.profile })),
+    // Off ECS the metadata address does not answer: no retries here, so the chain moves on
+    // after about 2 s (token, then v1), as the official chain does. Pass ecsMetadata.retries to change.
+    link('ecs-metadata', () =>
+      ecsLink(fromEcsMetadata({ retries: 0, ...options.ecsMetadata, env, logger: options.logger, refresh: options.refresh }), env),
+    ),
+    link('credentials-uri', () =>
+      fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh, logger: options.logger }),
+    ),
   ];
   return createChain(
     links.map((l) => l.provider),
     { name: 'default', linkNames: links.map((l) => l.name), rememberLastLink: true },
   );
+}
+
+/**
+ * Builds one link. defaultProvider() itself never throws: a link whose options are wrong
+ * becomes one whose calls throw that ConfigError, which stops the chain where the link stands
+ * (it is configured, but wrongly), with the same message a direct call would give.
+ */
+function link(name: string, make: () => CredentialProvider): Link {
+  try {
+    return { name, provider: make() };
+  } catch (error) {
+    const fail = async (): Promise<never> => {
+      throw error;
+    };
+    return { name, provider: Object.assign(fail, { peek: () => undefined, close: () => {} }) };
+  }
 }
 
 /**

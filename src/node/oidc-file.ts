@@ -9,6 +9,7 @@ import { processEnv, trimmedString, type EnvLike } from '../internal/env.js';
 import { fromOidc } from '../providers/oidc.js';
 import type { RefreshingProvider, RefreshOptions } from '../refresh.js';
 import { isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import type { Logger } from '../types.js';
 import { validateOidcProviderArn, validateRoleArn, validateRoleSessionName } from '../sts/validate.js';
 import { FileReadProblem, readSmallTextFile } from './read-file.js';
 
@@ -55,6 +56,8 @@ export type FromOidcTokenFileOptions = {
   cache?: StsCache | false;
   /** Options of the refresh engine. */
   refresh?: RefreshOptions;
+  /** Receives warnings (a clamped lifetime, failed background refreshes); never secrets. */
+  logger?: Logger;
   /** Environment variables, read once, when the provider is built. Default `process.env`. */
   env?: EnvLike;
 };
@@ -79,8 +82,9 @@ function failing(makeError: () => CredentialsError): RefreshingProvider {
  * with `tryNext: true`, so a chain moves on. Only some of them: a {@link ConfigError}
  * naming the missing ones — except that ALIBABA_CLOUD_ROLE_ARN alone in the environment
  * (also a default of RAM-role setups) counts as not configured. A token file that is
- * missing, unreadable or empty is a ConfigError naming its path, never its content. The
- * provider never throws while being built; errors come from calls.
+ * missing, unreadable or empty is a ConfigError naming its path, never its content. As
+ * everywhere in alicred, an explicit option that is wrong is a ConfigError when the provider
+ * is built; a wrong value from the environment or a file is reported by its calls.
  *
  * @example
  * ```ts
@@ -171,9 +175,14 @@ export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): Refre
       sts,
       cache: options.cache,
       refresh: options.refresh,
+      logger: options.logger,
     });
   } catch (error) {
-    if (error instanceof CredentialsError) return failing(() => error);
+    // One rule for every provider: an explicit option is refused now; a value read from the
+    // environment is reported by the calls (where a chain can show it beside the others).
+    if (error instanceof ConfigError && typeof error.field === 'string' && error.field.startsWith('ALIBABA_CLOUD_')) {
+      return failing(() => error);
+    }
     throw error;
   }
 }

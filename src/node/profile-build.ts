@@ -238,6 +238,7 @@ function buildOne(spec: ProfileSpec, own: BuildContext, source: Built | undefine
           externalId: spec.externalId,
           sts: stsFor(own.options.sts, spec.sts, own.env),
           refresh,
+          logger: own.options.logger,
         });
         return { provider: attributed(provider, own, spec.kind), closers: [...source!.closers, provider] };
       }
@@ -255,12 +256,13 @@ function buildOne(spec: ProfileSpec, own: BuildContext, source: Built | undefine
           durationSeconds: spec.durationSeconds,
           sts: stsFor(own.options.sts, spec.sts, own.env),
           refresh,
+          logger: own.options.logger,
           env: own.env,
         });
         return { provider: attributed(provider, own, spec.kind), closers: [provider] };
       }
       case 'uri': {
-        const provider = fromCredentialsUri({ uri: spec.uri, env: own.env, refresh });
+        const provider = fromCredentialsUri({ uri: spec.uri, env: own.env, refresh, logger: own.options.logger });
         return { provider: attributed(provider, own, spec.kind), closers: [provider] };
       }
       case 'process': {

@@ -11,6 +11,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { FileReadProblem, readSmallTextFile } from './read-file.js';
+import { logSafely } from '../internal/log.js';
 import { homedir as osHomedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
@@ -213,7 +214,9 @@ export function warnIfReadableByOthers(path: string, mode: number, logger: Logge
   if (process.platform === 'win32' || (mode & 0o077) === 0 || warnedPaths.has(path)) return;
   warnedPaths.add(path);
   const octal = (mode & 0o777).toString(8);
-  logger?.warn?.(
+  logSafely(
+    logger,
+    'warn',
     `alicred: ${path} is accessible by other users (mode ${octal}) and holds credentials; run: chmod 600 '${path.replace(/'/g, `'\\''`)}'`,
   );
 }

@@ -19,6 +19,8 @@ import { refreshing, type RefreshingProvider, type RefreshOptions } from '../ref
 import { isLoopbackHost } from '../sts/endpoints.js';
 
 
+import type { Logger } from '../types.js';
+import { engineOptions } from './options.js';
 import { ANSWER_EXCERPT, httpRequest, isRetryableStatus, parseCredentialsBody, stableExpiration } from './credentials-answer.js';
 
 /**
@@ -64,8 +66,10 @@ export type FromCredentialsUriOptions = {
   fetch?: typeof fetch;
   /** Where `ALIBABA_CLOUD_CREDENTIALS_URI` is read. Default `process.env` where it exists. */
   env?: EnvLike;
-  /** Options of the refresh engine (windows, retries, logger, clock...). */
+  /** Options of the refresh engine (windows, retries, clock...). */
   refresh?: RefreshOptions;
+  /** Receives warnings (a clamped lifetime, failed background refreshes); never secrets. */
+  logger?: Logger;
 };
 
 /** Shows a URL in messages: scheme, host and path; never user info, query or fragment. */
@@ -234,10 +238,10 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
         requireCode: false,
         source: PROVIDER,
         localNow: answer.localNow ?? wallNow(),
-        logger: options.refresh?.logger,
+        logger: options.logger ?? options.refresh?.logger,
       });
       return stable(credentials, statedExpiration);
     },
-    { name: PROVIDER, ...options.refresh },
+    engineOptions(options, { name: PROVIDER }),
   );
 }

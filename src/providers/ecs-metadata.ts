@@ -10,6 +10,7 @@ import { monotonicNow } from '../internal/clock.js';
 import { bodyExcerpt } from '../internal/redact.js';
 import { envFlag, envString, processEnv, type EnvLike } from '../internal/env.js';
 import { checkTimeout } from '../internal/validate-options.js';
+import { logSafely } from '../internal/log.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import type { Logger } from '../types.js';
 import {
@@ -242,7 +243,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
         { provider: PROVIDER, code: 'MetadataTokenFailed', retryable, cause },
       );
     }
-    logger?.debug?.(`alicred: ${PROVIDER}: no metadata token (${problem}); falling back to IMDSv1`);
+    logSafely(logger, 'debug', `alicred: ${PROVIDER}: no metadata token (${problem}); falling back to IMDSv1`);
     return undefined;
   }
 
@@ -258,7 +259,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     const rejected = first.status === 401 || first.status === 403;
     if (rejected && cachedToken?.value === token.value) cachedToken = undefined;
     if (!v1Disabled) {
-      logger?.debug?.(`alicred: ${PROVIDER}: GET ${path} with the metadata token answered HTTP ${first.status}; retrying once with IMDSv1`);
+      logSafely(logger, 'debug', `alicred: ${PROVIDER}: GET ${path} with the metadata token answered HTTP ${first.status}; retrying once with IMDSv1`);
       return get(path, undefined, signal);
     }
     if (token.cached && rejected) {

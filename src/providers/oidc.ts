@@ -1,7 +1,9 @@
 import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
 import { ConfigError } from '../errors.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
-import { createStsClient, isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import type { Logger } from '../types.js';
+import { engineOptions, stsClientFor } from './options.js';
+import { type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateAssumeRoleWithOidcParams } from '../sts/validate.js';
 
 /** An OIDC token, or a function that reads the current one (a projected token file rotates). */
@@ -23,6 +25,8 @@ export type FromOidcOptions = {
   sts?: StsClient | StsClientOptions;
   cache?: StsCache | false;
   refresh?: RefreshOptions;
+  /** Receives warnings (a clamped lifetime, failed background refreshes); never secrets. */
+  logger?: Logger;
 };
 
 /**
@@ -52,9 +56,7 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
   };
   // Validate everything but the token (which may only be readable later).
   validateAssumeRoleWithOidcParams({ ...base, oidcToken: 'placeholder' });
-  const client = isStsClient(options.sts)
-    ? options.sts
-    : createStsClient({ ...options.sts, logger: options.sts?.logger ?? options.refresh?.logger });
+  const client = stsClientFor(options.sts, options);
   const cache = options.cache === undefined ? defaultStsCache : options.cache;
 
   const readToken = async (): Promise<string> => {
@@ -84,6 +86,6 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
       });
       return cache.get(key, () => client.assumeRoleWithOidc(params), { forceRefresh, signal, advisoryWindowMs: options.refresh?.advisoryWindowMs });
     },
-    { name: `oidc ${base.roleArn}`, maxLifetimeMs: base.durationSeconds * 1000, ...options.refresh },
+    engineOptions(options, { name: `oidc ${base.roleArn}`, maxLifetimeMs: base.durationSeconds * 1000 }),
   );
 }

@@ -1,6 +1,8 @@
 import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
-import { assumeRoleWireParams, createStsClient, isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import type { Logger } from '../types.js';
+import { engineOptions, stsClientFor } from './options.js';
+import { assumeRoleWireParams, type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateAssumeRoleParams } from '../sts/validate.js';
 import type { CredentialProvider } from '../types.js';
 
@@ -22,8 +24,10 @@ export type FromRamRoleOptions = {
   sts?: StsClient | StsClientOptions;
   /** Where results are shared; `false` for none. Default: the process-wide {@link defaultStsCache}. */
   cache?: StsCache | false;
-  /** Options of the refresh engine (windows, logger, clock...). */
+  /** Options of the refresh engine (windows, retries, clock...); `refresh.clock` also drives an STS client created here. */
   refresh?: RefreshOptions;
+  /** Receives warnings (a clamped lifetime, failed background refreshes); never secrets. */
+  logger?: Logger;
 };
 
 /**
@@ -56,9 +60,7 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
     sourceIdentity: options.sourceIdentity,
   };
   validateAssumeRoleParams(params);
-  const client = isStsClient(options.sts)
-    ? options.sts
-    : createStsClient({ ...options.sts, logger: options.sts?.logger ?? options.refresh?.logger });
+  const client = stsClientFor(options.sts, options);
   const cache = options.cache === undefined ? defaultStsCache : options.cache;
   const { source } = options;
 
@@ -75,6 +77,6 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
       // The shared load is not tied to one caller's signal: others may be waiting on it.
       return cache.get(key, () => client.assumeRole(identity, params), { forceRefresh, signal, advisoryWindowMs: options.refresh?.advisoryWindowMs });
     },
-    { name: `ram-role ${params.roleArn}`, maxLifetimeMs: params.durationSeconds * 1000, ...options.refresh },
+    engineOptions(options, { name: `ram-role ${params.roleArn}`, maxLifetimeMs: params.durationSeconds * 1000 }),
   );
 }
