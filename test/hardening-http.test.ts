@@ -128,7 +128,7 @@ describe('item 3: bodies are read with a byte cap', () => {
     const error = await rejection(fromCredentialsUri({ uri: `${base}/creds`, refresh: { retry: false } })());
     expect(error).toMatchObject({ code: 'ResponseTooLarge', retryable: false });
     expect(error.message).not.toMatch(/call stack/);
-    expect(error.message).toMatch(/credentials-uri: GET http:\/\/127\.0\.0\.1:\d+\/creds answered HTTP 200 with a body of more than 1048576 bytes/);
+    expect(error.message).toMatch(/fromCredentialsUri: GET http:\/\/127\.0\.0\.1:\d+\/creds answered HTTP 200 with a body of more than 1048576 bytes/);
   });
 
   it('ECS metadata: an endless credentials answer is a typed ResponseTooLarge', async () => {

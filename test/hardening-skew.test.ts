@@ -197,7 +197,7 @@ describe('credentials URI and ECS metadata: Date + Age, and the 12 h ceiling', (
     provider.close();
     expect(creds.expiration!.getTime() - Date.now()).toBeLessThanOrEqual(12 * HOUR);
     expect(creds.expiration!.getTime() - Date.now()).toBeGreaterThan(12 * HOUR - 5_000);
-    const warning = logger.warnings.find((w) => w.includes('credentials-uri'));
+    const warning = logger.warnings.find((w) => w.includes('fromCredentialsUri'));
     expect(warning).toMatch(/lifetime of \d+ s \(876\d\.\d h\).*using 43200 s \(12\.0 h\)/);
     expect(warning).not.toContain('skew-query-token');
     expectNoSecret(logger.warnings);
@@ -220,7 +220,7 @@ describe('credentials URI and ECS metadata: Date + Age, and the 12 h ceiling', (
     const creds = await second();
     second.close();
     expect(creds.expiration!.getTime() - Date.now()).toBeLessThanOrEqual(12 * HOUR);
-    expect(logger.warnings.some((w) => /ecs-metadata.*using 43200 s/.test(w))).toBe(true);
+    expect(logger.warnings.some((w) => /fromEcsMetadata.*using 43200 s/.test(w))).toBe(true);
     expectNoSecret(logger.warnings);
   });
 

@@ -55,8 +55,10 @@ export type HttpCall = {
   fetch?: typeof fetch | undefined;
   /** Body cap in bytes; default {@link DEFAULT_MAX_BODY_BYTES}. */
   maxBytes?: number | undefined;
-  /** Provider name for errors. */
+  /** Provider name for errors (their `provider` field). */
   provider: string;
+  /** How messages start, e.g. `fromCredentialsUri`. Default: `provider`. */
+  label?: string | undefined;
   /** What the request is, for messages (`GET http://…/path`), without any query or secret. */
   describe: string;
   /** Values never to print (tokens, secrets, query values), raw; encoded forms are derived. */
@@ -153,7 +155,7 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
   if (signal?.aborted) throw signal.reason;
   const f = call.fetch ?? globalThis.fetch;
   if (typeof f !== 'function') {
-    throw new ConfigError(`${call.provider}: this runtime has no global fetch; pass options.fetch`, {
+    throw new ConfigError(`${call.label ?? call.provider}: this runtime has no global fetch; pass options.fetch`, {
       provider: call.provider,
       field: 'fetch',
     });
@@ -194,7 +196,7 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
         kind: 'timeout',
         code: 'Timeout',
         retryable: true,
-        message: `${call.provider}: ${call.describe} timed out after ${call.timeoutMs} ms`,
+        message: `${call.label ?? call.provider}: ${call.describe} timed out after ${call.timeoutMs} ms`,
         reason: `timed out after ${call.timeoutMs} ms`,
         cause: undefined,
         status: undefined,
@@ -208,7 +210,7 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
         kind: 'too-large',
         code: 'ResponseTooLarge',
         retryable: false,
-        message: `${call.provider}: ${call.describe} answered HTTP ${error.status} with a body of ${size}; the limit is ${maxBytes} bytes`,
+        message: `${call.label ?? call.provider}: ${call.describe} answered HTTP ${error.status} with a body of ${size}; the limit is ${maxBytes} bytes`,
         reason: `a body of ${size}`,
         cause: undefined,
         status: error.status,
@@ -225,7 +227,7 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
       kind: network ? 'network' : 'request',
       code: network ? 'NetworkError' : 'RequestFailed',
       retryable: network,
-      message: `${call.provider}: ${call.describe} failed: ${reason}`,
+      message: `${call.label ?? call.provider}: ${call.describe} failed: ${reason}`,
       reason,
       cause,
       status: undefined,

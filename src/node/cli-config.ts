@@ -17,6 +17,8 @@ import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from 
 import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields.js';
 import { CLI_AUTO_MODES, CLI_MODE_FORMS, supportedKinds } from './profile-forms.js';
 
+/** How this provider's messages start. */
+const LABEL = 'fromCliProfile';
 const PROVIDER = 'cli-profile';
 
 /** Env variable naming the CLI config file (read by credentials-go; alicred too). */
@@ -81,7 +83,7 @@ class Resolver {
   error(name: string, key: string, what: string): ConfigError {
     const line = this.keyLine(name, key);
     const at = line === undefined ? '' : ` (line ${line})`;
-    return new ConfigError(`${PROVIDER}: profile '${name}' in ${this.path}: ${key}${at} ${what}`, {
+    return new ConfigError(`${LABEL}: profile '${name}' in ${this.path}: ${key}${at} ${what}`, {
       provider: PROVIDER,
       file: this.path,
       line,
@@ -259,7 +261,7 @@ export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingP
     callOptions?.signal?.throwIfAborted();
     const env = envOf(options);
     if (envFlag(env, ENV_CLI_PROFILE_DISABLED)) {
-      throw new CredentialsProviderError(`${PROVIDER}: disabled by ${ENV_CLI_PROFILE_DISABLED}`, { provider: PROVIDER, tryNext: true });
+      throw new CredentialsProviderError(`${LABEL}: disabled by ${ENV_CLI_PROFILE_DISABLED}`, { provider: PROVIDER, tryNext: true });
     }
     const home = homeOf(options);
     const fileChoice: Choice = choose(options.file, 'file', env, ENV_CONFIG_FILE, () => ({
@@ -271,9 +273,9 @@ export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingP
     const loaded = await loadProfileFile(path, PROVIDER, (text) => parseCliFile(text, path, PROVIDER), { provider: PROVIDER, logger: options.logger });
     if (!loaded) {
       if (fileChoice.from === 'default') {
-        throw new CredentialsProviderError(`${PROVIDER}: ${path} does not exist`, { provider: PROVIDER, tryNext: true });
+        throw new CredentialsProviderError(`${LABEL}: ${path} does not exist`, { provider: PROVIDER, tryNext: true });
       }
-      throw new ConfigError(`${PROVIDER}: the config file ${path} (from ${fileChoice.name}) does not exist`, {
+      throw new ConfigError(`${LABEL}: the config file ${path} (from ${fileChoice.name}) does not exist`, {
         provider: PROVIDER,
         file: path,
         field: fileChoice.name,
@@ -298,7 +300,7 @@ export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingP
             ? `"current" (line ${lineOf(file, ['current']) ?? '?'}) names profile '${name}', which is`
             : `profile '${name}' (from ${profileChoice.name}):`;
       const what = profileChoice.from === 'default' ? `there is no 'default' profile` : 'not in the file';
-      throw new CredentialsProviderError(`${PROVIDER}: ${path}: ${from} ${what} (${listing})`, { provider: PROVIDER, tryNext: true });
+      throw new CredentialsProviderError(`${LABEL}: ${path}: ${from} ${what} (${listing})`, { provider: PROVIDER, tryNext: true });
     }
 
     const resolver = new Resolver(file, path, options, env);

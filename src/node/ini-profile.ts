@@ -16,6 +16,8 @@ import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields
 import { INI_TYPES, supportedKinds } from './profile-forms.js';
 import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
 
+/** How this provider's messages start. */
+const LABEL = 'fromIniProfile';
 const PROVIDER = 'ini-profile';
 
 /** Env variable naming the credentials file. */
@@ -53,7 +55,7 @@ function sectionValues(section: IniSection, file: string): ProfileValues {
     has: (key) => section.keys.has(key),
     lineOf,
     error: (key, what, line = lineOf(key)) =>
-      new ConfigError(`${PROVIDER}: profile '${section.name}' in ${file}: ${key} (line ${line}) ${what}`, {
+      new ConfigError(`${LABEL}: profile '${section.name}' in ${file}: ${key} (line ${line}) ${what}`, {
         provider: PROVIDER,
         file,
         line,
@@ -146,12 +148,12 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
     }
     if (!loaded) {
       if (fileChoice.from === 'default') {
-        throw new CredentialsProviderError(`${PROVIDER}: neither ${defaultPath} nor ${defaultPath}.ini exists`, {
+        throw new CredentialsProviderError(`${LABEL}: neither ${defaultPath} nor ${defaultPath}.ini exists`, {
           provider: PROVIDER,
           tryNext: true,
         });
       }
-      throw new ConfigError(`${PROVIDER}: the credentials file ${path} (from ${fileChoice.name}) does not exist`, {
+      throw new ConfigError(`${LABEL}: the credentials file ${path} (from ${fileChoice.name}) does not exist`, {
         provider: PROVIDER,
         file: path,
         field: fileChoice.name,
@@ -164,12 +166,12 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
       const known = [...loaded.value.sections.keys()];
       const listing = known.length === 0 ? 'it has no profiles' : `its profiles: ${known.join(', ')}`;
       if (profileChoice.from === 'default') {
-        throw new CredentialsProviderError(`${PROVIDER}: ${path} has no [default] profile (${listing})`, {
+        throw new CredentialsProviderError(`${LABEL}: ${path} has no [default] profile (${listing})`, {
           provider: PROVIDER,
           tryNext: true,
         });
       }
-      throw new ConfigError(`${PROVIDER}: profile '${profileChoice.value}' (from ${profileChoice.name}) is not in ${path} (${listing})`, {
+      throw new ConfigError(`${LABEL}: profile '${profileChoice.value}' (from ${profileChoice.name}) is not in ${path} (${listing})`, {
         provider: PROVIDER,
         file: path,
         field: profileChoice.name,

@@ -61,8 +61,10 @@ export type HttpRequest = {
   signal?: AbortSignal | undefined;
   /** Injected fetch; default the global one, looked up at each call. */
   fetch?: typeof fetch | undefined;
-  /** Provider name for errors. */
+  /** Provider name for errors (their `provider` field). */
   provider: string;
+  /** How messages start (the provider's function name). Default: `provider`. */
+  label?: string | undefined;
   /** What the request is, for messages (`GET http://…/path`), without any secret. */
   describe: string;
   /** Values never to print (header values, query values, tokens). */
@@ -121,6 +123,7 @@ export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
     signal: request.signal,
     fetch: request.fetch,
     provider: request.provider,
+    label: request.label,
     describe: request.describe,
     secrets: [...(request.secrets ?? []), ...headerSecrets(request.headers)],
     clock: request.clock,
@@ -150,6 +153,8 @@ export const ANSWER_EXCERPT = { max: EXCERPT_CHARS, unknownSecrets: true } as co
  */
 export type CredentialsBodyOptions = {
   provider: string;
+  /** How messages start (the provider's function name). Default: `provider`. */
+  label?: string | undefined;
   /** The endpoint, for messages (no secret). */
   describe: string;
   /** True: `Code` must be present and `"Success"`. False: when present it must be `"Success"`. */
@@ -184,7 +189,7 @@ export function parseCredentialsBody(
   how: CredentialsBodyOptions,
 ): { credentials: Credentials; statedExpiration: number } {
   const fail = (message: string, code = 'InvalidResponse'): never => {
-    throw new CredentialsProviderError(`${how.provider}: ${how.describe} ${message}`, { provider: how.provider, code });
+    throw new CredentialsProviderError(`${how.label ?? how.provider}: ${how.describe} ${message}`, { provider: how.provider, code });
   };
   let body: unknown;
   try {
@@ -224,7 +229,7 @@ export function parseCredentialsBody(
     logSafely(
       how.logger,
       'warn',
-      `alicred: ${how.provider}: ${how.describe} gives the credentials a lifetime of ${formatLifetime(local.lifetimeMs)}, ` +
+      `alicred: ${how.label ?? how.provider}: ${how.describe} gives the credentials a lifetime of ${formatLifetime(local.lifetimeMs)}, ` +
         `more than the ${formatLifetime(MAX_TEMPORARY_LIFETIME_MS)} any Alibaba Cloud temporary credential has; using ${formatLifetime(MAX_TEMPORARY_LIFETIME_MS)}`,
     );
   }

@@ -34,6 +34,8 @@ import { ANSWER_EXCERPT, httpRequest, isRetryableStatus, parseCredentialsBody, s
  */
 export const CREDENTIALS_URI_ENV = 'ALIBABA_CLOUD_CREDENTIALS_URI';
 
+/** How this provider's messages start. */
+const LABEL = 'fromCredentialsUri';
 const PROVIDER = 'credentials-uri';
 const DEFAULT_TIMEOUT_MS = 10_000;
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -214,6 +216,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
         signal,
         fetch: options.fetch,
         provider: PROVIDER,
+        label: LABEL,
         describe: `GET ${describe}`,
         // A token in the query (`?token=…`) must not be printed from a foreign error.
         secrets: querySecrets(url),
@@ -221,12 +224,12 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
       });
       if (answer.status !== 200) {
         if (answer.status === 0 || (answer.status >= 300 && answer.status < 400)) {
-          throw new CredentialsProviderError(`${PROVIDER}: ${describe} answered with a redirect (HTTP ${answer.status || '3xx'}), which is not followed`, {
+          throw new CredentialsProviderError(`${LABEL}: ${describe} answered with a redirect (HTTP ${answer.status || '3xx'}), which is not followed`, {
             provider: PROVIDER,
             code: 'Redirect',
           });
         }
-        throw new CredentialsProviderError(`${PROVIDER}: ${describe} answered HTTP ${answer.status}: "${excerpt(answer.text, ANSWER_EXCERPT)}"`, {
+        throw new CredentialsProviderError(`${LABEL}: ${describe} answered HTTP ${answer.status}: "${excerpt(answer.text, ANSWER_EXCERPT)}"`, {
           provider: PROVIDER,
           code: 'HttpError',
           retryable: isRetryableStatus(answer.status),
@@ -234,6 +237,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
       }
       const { credentials, statedExpiration } = parseCredentialsBody(answer, {
         provider: PROVIDER,
+        label: LABEL,
         describe,
         requireCode: false,
         source: PROVIDER,

@@ -63,6 +63,8 @@ export const IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED';
  */
 export const DEFAULT_ECS_METADATA_ENDPOINT = 'http://100.100.100.200';
 
+/** How this provider's messages start. */
+const LABEL = 'fromEcsMetadata';
 const PROVIDER = 'ecs-metadata';
 const TOKEN_PATH = '/latest/api/token';
 const ROLES_PATH = '/latest/meta-data/ram/security-credentials/';
@@ -200,6 +202,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
       signal,
       fetch: options.fetch,
       provider: PROVIDER,
+      label: LABEL,
       describe: `GET ${endpoint}${path}`,
       clock: wallNow,
     });
@@ -221,6 +224,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
         signal,
         fetch: options.fetch,
         provider: PROVIDER,
+        label: LABEL,
         describe: `PUT ${endpoint}${TOKEN_PATH}`,
       });
       const token = answer.text.trim();
@@ -238,12 +242,12 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     }
     if (v1Disabled) {
       throw new CredentialsProviderError(
-        `${PROVIDER}: could not get a metadata token (IMDSv2) from ${endpoint}: ${problem}; ` +
+        `${LABEL}: could not get a metadata token (IMDSv2) from ${endpoint}: ${problem}; ` +
           `IMDSv1 is disabled (disableImdsV1 / ${IMDSV1_DISABLED_ENV}), so there is no fallback`,
         { provider: PROVIDER, code: 'MetadataTokenFailed', retryable, cause },
       );
     }
-    logSafely(logger, 'debug', `alicred: ${PROVIDER}: no metadata token (${problem}); falling back to IMDSv1`);
+    logSafely(logger, 'debug', `alicred: ${LABEL}: no metadata token (${problem}); falling back to IMDSv1`);
     return undefined;
   }
 
@@ -259,7 +263,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     const rejected = first.status === 401 || first.status === 403;
     if (rejected && cachedToken?.value === token.value) cachedToken = undefined;
     if (!v1Disabled) {
-      logSafely(logger, 'debug', `alicred: ${PROVIDER}: GET ${path} with the metadata token answered HTTP ${first.status}; retrying once with IMDSv1`);
+      logSafely(logger, 'debug', `alicred: ${LABEL}: GET ${path} with the metadata token answered HTTP ${first.status}; retrying once with IMDSv1`);
       return get(path, undefined, signal);
     }
     if (token.cached && rejected) {
@@ -271,7 +275,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
   }
 
   function httpError(answer: HttpAnswer, what: string): CredentialsProviderError {
-    return new CredentialsProviderError(`${PROVIDER}: ${what} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text, { max: 80, unknownSecrets: true })}"`, {
+    return new CredentialsProviderError(`${LABEL}: ${what} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text, { max: 80, unknownSecrets: true })}"`, {
       provider: PROVIDER,
       code: 'HttpError',
       retryable: isRetryableStatus(answer.status),
@@ -282,7 +286,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     const answer = await getData(ROLES_PATH, attempt);
     if (answer.status === 404) {
       throw new CredentialsProviderError(
-        `${PROVIDER}: no RAM role is attached to this ECS instance (GET ${ROLES_PATH} answered 404); ` +
+        `${LABEL}: no RAM role is attached to this ECS instance (GET ${ROLES_PATH} answered 404); ` +
           `attach one to the instance, or name it with roleName / ${ECS_METADATA_ROLE_ENV}`,
         { provider: PROVIDER, code: 'NoRole', tryNext: false },
       );
@@ -290,13 +294,13 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     if (answer.status !== 200) throw httpError(answer, `GET ${ROLES_PATH}`);
     const name = answer.text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '');
     if (name === undefined) {
-      throw new CredentialsProviderError(`${PROVIDER}: no RAM role is attached to this ECS instance (GET ${ROLES_PATH} answered an empty list)`, {
+      throw new CredentialsProviderError(`${LABEL}: no RAM role is attached to this ECS instance (GET ${ROLES_PATH} answered an empty list)`, {
         provider: PROVIDER,
         code: 'NoRole',
       });
     }
     if (!ROLE_NAME_RE.test(name) || /^\.+$/.test(name)) {
-      throw new CredentialsProviderError(`${PROVIDER}: GET ${ROLES_PATH} answered something that is not a role name: "${bodyExcerpt(name, { max: 64, unknownSecrets: true })}"`, {
+      throw new CredentialsProviderError(`${LABEL}: GET ${ROLES_PATH} answered something that is not a role name: "${bodyExcerpt(name, { max: 64, unknownSecrets: true })}"`, {
         provider: PROVIDER,
         code: 'InvalidResponse',
       });
@@ -308,7 +312,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     async ({ signal } = {}) => {
       const env = options.env ?? processEnv();
       if (envFlag(env, ECS_METADATA_DISABLED_ENV)) {
-        throw new CredentialsProviderError(`${PROVIDER}: disabled by ${ECS_METADATA_DISABLED_ENV}=true`, {
+        throw new CredentialsProviderError(`${LABEL}: disabled by ${ECS_METADATA_DISABLED_ENV}=true`, {
           provider: PROVIDER,
           tryNext: true,
         });
@@ -322,7 +326,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
       const answer = await getData(path, attempt);
       if (answer.status === 404) {
         throw new CredentialsProviderError(
-          `${PROVIDER}: the metadata service has no credentials for RAM role ${JSON.stringify(roleName)} (HTTP 404); ` +
+          `${LABEL}: the metadata service has no credentials for RAM role ${JSON.stringify(roleName)} (HTTP 404); ` +
             'is it the role attached to this instance?',
           { provider: PROVIDER, code: 'RoleNotFound' },
         );
@@ -330,6 +334,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
       if (answer.status !== 200) throw httpError(answer, `GET ${ROLES_PATH}${roleName}`);
       const { credentials, statedExpiration } = parseCredentialsBody(answer, {
         provider: PROVIDER,
+        label: LABEL,
         describe: `the credentials of RAM role ${JSON.stringify(roleName)}`,
         requireCode: true,
         source: PROVIDER,
