@@ -1,5 +1,5 @@
 import { normalizeCredentials, type Credentials } from './credentials.js';
-import { ConfigError, CredentialsChainError, CredentialsProviderError, saysTryNext, type ChainAttempt } from './errors.js';
+import { ConfigError, CredentialsChainError, CredentialsProviderError, isErrorLike, saysTryNext, type ChainAttempt } from './errors.js';
 import type { CredentialProvider, ProviderCallOptions } from './types.js';
 
 /** A provider made by {@link chain}: also `peek()` and `close()`, like a refreshing provider. */
@@ -33,7 +33,6 @@ type Peekable = CredentialProvider & { peek(): Credentials | undefined };
 type Closable = CredentialProvider & { close(): void };
 const hasPeek = (p: CredentialProvider): p is Peekable => typeof (p as { peek?: unknown }).peek === 'function';
 const hasClose = (p: CredentialProvider): p is Closable => typeof (p as { close?: unknown }).close === 'function';
-const isErrorLike = (e: unknown): boolean => e instanceof Error || Object.prototype.toString.call(e) === '[object Error]';
 
 /**
  * Tries providers in order; the first that yields credentials wins.

@@ -1,3 +1,5 @@
+import { isNetworkFailure } from './internal/network-error.js';
+
 /**
  * The error tree. Every error alicred throws is a {@link CredentialsError}; the subclasses
  * tell a caller (and `chain()`) what to do next:
@@ -307,4 +309,36 @@ export function saysTryNext(error: unknown): error is CredentialsProviderError {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return `non-error value thrown (${typeof error})`;
+}
+
+/**
+ * Decides whether a failure is worth retrying: alicred errors (from any copy of alicred) say
+ * so themselves (`retryable`), as may any error with a boolean `retryable`; a fetch that
+ * failed in transit is (recognised by the runtime's network-failure shape, not by its class:
+ * a TypeError from a bug or a bad argument is not); everything else is not.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableError } from 'alicred';
+ * isRetryableError(new TypeError('fetch failed'));            // true: Node's network failure
+ * isRetryableError(new TypeError('x is not a function'));     // false
+ * ```
+ */
+export function isRetryableError(error: unknown): boolean {
+  if (isCredentialsError(error)) return error.retryable === true;
+  if (typeof error === 'object' && error !== null) {
+    const flag = (error as { retryable?: unknown }).retryable;
+    if (typeof flag === 'boolean') return flag;
+    if ((error as { name?: unknown }).name === 'AbortError') return false;
+  }
+  return isNetworkFailure(error);
+}
+
+/**
+ * True for anything that behaves as an Error (also one from another realm).
+ *
+ * @internal
+ */
+export function isErrorLike(value: unknown): value is Error {
+  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
 }

@@ -1,27 +1,96 @@
 /**
- * Checks the options of `refreshing()` when a provider is made: a caller's option can be
- * wrong or absurd (NaN, negative, a window longer than any credential the source can
+ * The refresh engine's vocabulary: its options and events, the provider it returns, the
+ * default windows, and the checks its options pass when a provider is made. A caller's option
+ * can be wrong or absurd (NaN, negative, a window longer than any credential the source can
  * give), and that is a {@link ConfigError} naming the option now, not a refresh storm later.
  */
+import type { Credentials } from './credentials.js';
 import { ConfigError } from './errors.js';
 import { MAX_TIMER_MS } from './internal/validate-options.js';
+import type { CredentialProvider, Logger } from './types.js';
 
-type WindowSize = number | ((lifetimeMs: number) => number);
+const MINUTE = 60_000;
 
-/** The subset of RefreshOptions checked here (kept structural to avoid an import cycle). */
-type CheckedOptions = {
+/** A window size in ms, fixed or derived from the credential's lifetime (ms). */
+export type WindowSize = number | ((lifetimeMs: number) => number);
+
+/** Something that happened inside a refreshing provider; for metrics and timelines. */
+export type RefreshEvent =
+  | { type: 'refresh-start'; reason: 'cold' | 'mandatory' | 'advisory' | 'timer' | 'forced' | 'min-validity' }
+  | { type: 'refreshed'; accessKeyId: string; expiration: Date | undefined; source: string }
+  | { type: 'not-rotated'; accessKeyId: string; retryInMs: number }
+  | { type: 'refresh-failed'; error: unknown; servingCached: boolean; retryInMs: number | undefined };
+
+/** Options of {@link refreshing}. Checked when the provider is made (a ConfigError names a bad one). */
+export type RefreshOptions = {
+  /** Background refresh starts when this little time is left. Default `min(15 min, L/2)`. */
   advisoryWindowMs?: WindowSize;
+  /** Callers wait for a refresh when this little time is left. Default `min(5 min, L/10)`. */
   mandatoryWindowMs?: WindowSize;
+  /**
+   * Refresh with a (never process-holding) timer at the advisory point, so a busy caller never
+   * waits. The timer refreshes only a provider called or peeked since its last refresh; an
+   * idle one goes quiet and its next call refreshes. Default true.
+   */
   backgroundTimer?: boolean;
+  /** Retries of one refresh for retryable failures; `false` for none. Default 2 retries, 200 ms–5 s apart. */
   retry?: false | { retries?: number; minDelayMs?: number; maxDelayMs?: number };
+  /** After a failed refresh with a usable value, wait this long before the next try (doubles, capped). */
   failureBackoff?: { initialMs?: number; maxMs?: number };
+  /** Gives up one refresh (all its retries) after this long. Default 60 s. */
   refreshTimeoutMs?: number;
+  /**
+   * The longest lifetime the source can give (ms), when known (role providers pass
+   * `durationSeconds`): windows and `minValidityMs` that no credential could meet are refused
+   * up front instead of calling the source on every request.
+   */
   maxLifetimeMs?: number;
+  /** Receives warnings about failed background refreshes. A logger that throws is ignored. */
+  logger?: Logger;
+  /**
+   * The engine's one clock, in ms since the epoch. By default alicred reads the wall clock
+   * (`Date.now`) only when a credential arrives, to learn its lifetime, and measures time
+   * since then with the monotonic `performance.now()`, so wall-clock jumps (NTP steps, a
+   * laptop waking up, a user changing the date) neither expire a good credential early nor
+   * keep a dead one alive. An injected clock (simulated time in tests and benchmarks) is
+   * used for both and must not run backwards.
+   */
   clock?: () => number;
+  /** Random number in [0, 1) for jitter. Default `Math.random`. */
   random?: () => number;
-  onEvent?: unknown;
+  /** Name used in messages. Default: the `source` of the first credentials, or `refreshing`. */
   name?: string;
+  /** Observability hook; must not throw (what it throws is ignored). */
+  onEvent?: (event: RefreshEvent) => void;
 };
+
+/** A provider that caches and refreshes; see {@link refreshing}. */
+export type RefreshingProvider = CredentialProvider & {
+  /**
+   * The cached credentials if they are usable right now (outside the mandatory window),
+   * else `undefined`. Synchronous, no I/O.
+   */
+  peek(): Credentials | undefined;
+  /** Stops the background timer. Calls still work afterwards, without a timer. */
+  close(): void;
+};
+
+
+/** Default advisory window: half the lifetime, at most 15 minutes. */
+export const defaultAdvisoryWindow = (lifetimeMs: number): number => Math.min(15 * MINUTE, lifetimeMs / 2);
+/** Default mandatory window: a tenth of the lifetime, at most 5 minutes. */
+export const defaultMandatoryWindow = (lifetimeMs: number): number => Math.min(5 * MINUTE, lifetimeMs / 10);
+
+/**
+ * A window (ms) for a credential of `lifetimeMs`: the size given (a number, or a function of
+ * the lifetime), else the fallback; anything not a positive finite number counts as 0.
+ *
+ * @internal
+ */
+export function windowOf(size: WindowSize | undefined, fallback: (l: number) => number, lifetimeMs: number): number {
+  const value = size === undefined ? fallback(lifetimeMs) : typeof size === 'number' ? size : size(lifetimeMs);
+  return Number.isFinite(value) && value > 0 ? value : 0;
+}
 
 function fail(field: string, rule: string, value: unknown): never {
   // Numbers and booleans are safe to show; anything else only by its type.
@@ -47,7 +116,7 @@ function checkFunction(field: string, value: unknown): void {
  *
  * @internal
  */
-export function checkRefreshOptions(options: CheckedOptions): void {
+export function checkRefreshOptions(options: RefreshOptions): void {
   checkMs('maxLifetimeMs', options.maxLifetimeMs, { min: 1, max: Number.MAX_SAFE_INTEGER });
   for (const field of ['advisoryWindowMs', 'mandatoryWindowMs'] as const) {
     const value = options[field];

@@ -13,88 +13,31 @@
  *          (L - min(15 min, L/2))  (L - min(5 min, L/10))
  * ```
  *
- * Rules: one source call however many callers (single-flight); a timer refreshes an idle
- * provider at the advisory point plus jitter; retryable failures are retried with
- * exponential backoff and jitter (p-retry); a failed refresh while the value is still usable
- * keeps serving it and backs off; an expired value, or one inside the mandatory window, is
- * never returned.
+ * Rules: one source call however many callers (single-flight); a timer, holding the provider
+ * weakly, refreshes one used since its last refresh at the advisory point plus jitter;
+ * retryable failures are retried with backoff and jitter (p-retry); a failed refresh keeps
+ * serving a usable value and backs off; an expired value, or one inside the mandatory window,
+ * is never returned. Types, windows and option checks: refresh-options.ts.
  */
 import pRetry from 'p-retry';
 import { normalizeCredentials, type Credentials } from './credentials.js';
-import { ConfigError, CredentialsError, CredentialsProviderError, isCredentialsError, messageOf } from './errors.js';
+import { ConfigError, CredentialsError, CredentialsProviderError, isCredentialsError, isErrorLike, isRetryableError, messageOf } from './errors.js';
 import { raceAbort, unrefTimeout } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
+import { collectedTimers, fireTimer, setHold } from './internal/timers.js';
 import { MAX_TIMER_MS } from './internal/validate-options.js';
-import { isNetworkFailure } from './internal/network-error.js';
 import { sanitizeError, sanitizeText } from './internal/redact.js';
-import { checkMinValidity, checkRefreshOptions } from './refresh-options.js';
-import type { CredentialProvider, Logger, ProviderCallOptions } from './types.js';
+import { checkMinValidity, checkRefreshOptions, defaultAdvisoryWindow, defaultMandatoryWindow, windowOf } from './refresh-options.js';
+import type { RefreshEvent, RefreshingProvider, RefreshOptions } from './refresh-options.js';
+
+import type { CredentialProvider, ProviderCallOptions } from './types.js';
+
+// The engine's vocabulary lives in refresh-options.ts; importers of refresh.js keep working.
+export { defaultAdvisoryWindow, defaultMandatoryWindow, windowOf } from './refresh-options.js';
+export type { RefreshEvent, RefreshingProvider, RefreshOptions, WindowSize } from './refresh-options.js';
+export { isRetryableError } from './errors.js';
 
 const MINUTE = 60_000;
-
-/** A window size in ms, fixed or derived from the credential's lifetime (ms). */
-export type WindowSize = number | ((lifetimeMs: number) => number);
-
-/** Something that happened inside a refreshing provider; for metrics and timelines. */
-export type RefreshEvent =
-  | { type: 'refresh-start'; reason: 'cold' | 'mandatory' | 'advisory' | 'timer' | 'forced' | 'min-validity' }
-  | { type: 'refreshed'; accessKeyId: string; expiration: Date | undefined; source: string }
-  | { type: 'not-rotated'; accessKeyId: string; retryInMs: number }
-  | { type: 'refresh-failed'; error: unknown; servingCached: boolean; retryInMs: number | undefined };
-
-/** Options of {@link refreshing}. Checked when the provider is made (a ConfigError names a bad one). */
-export type RefreshOptions = {
-  /** Background refresh starts when this little time is left. Default `min(15 min, L/2)`. */
-  advisoryWindowMs?: WindowSize;
-  /** Callers wait for a refresh when this little time is left. Default `min(5 min, L/10)`. */
-  mandatoryWindowMs?: WindowSize;
-  /**
-   * Refresh with a (never process-holding) timer at the advisory point, so a busy caller never
-   * waits. The timer refreshes only a provider called or peeked since its last refresh; an
-   * idle one goes quiet and its next call refreshes. Default true.
-   */
-  backgroundTimer?: boolean;
-  /** Retries of one refresh for retryable failures; `false` for none. Default 2 retries, 200 ms–5 s apart. */
-  retry?: false | { retries?: number; minDelayMs?: number; maxDelayMs?: number };
-  /** After a failed refresh with a usable value, wait this long before the next try (doubles, capped). */
-  failureBackoff?: { initialMs?: number; maxMs?: number };
-  /** Gives up one refresh (all its retries) after this long. Default 60 s. */
-  refreshTimeoutMs?: number;
-  /**
-   * The longest lifetime the source can give (ms), when known (role providers pass
-   * `durationSeconds`): windows and `minValidityMs` that no credential could meet are refused
-   * up front instead of calling the source on every request.
-   */
-  maxLifetimeMs?: number;
-  /** Receives warnings about failed background refreshes. A logger that throws is ignored. */
-  logger?: Logger;
-  /**
-   * The engine's one clock, in ms since the epoch. By default alicred reads the wall clock
-   * (`Date.now`) only when a credential arrives, to learn its lifetime, and measures time
-   * since then with the monotonic `performance.now()`, so wall-clock jumps (NTP steps, a
-   * laptop waking up, a user changing the date) neither expire a good credential early nor
-   * keep a dead one alive. An injected clock (simulated time in tests and benchmarks) is
-   * used for both and must not run backwards.
-   */
-  clock?: () => number;
-  /** Random number in [0, 1) for jitter. Default `Math.random`. */
-  random?: () => number;
-  /** Name used in messages. Default: the `source` of the first credentials, or `refreshing`. */
-  name?: string;
-  /** Observability hook; must not throw (what it throws is ignored). */
-  onEvent?: (event: RefreshEvent) => void;
-};
-
-/** A provider that caches and refreshes; see {@link refreshing}. */
-export type RefreshingProvider = CredentialProvider & {
-  /**
-   * The cached credentials if they are usable right now (outside the mandatory window),
-   * else `undefined`. Synchronous, no I/O.
-   */
-  peek(): Credentials | undefined;
-  /** Stops the background timer. Calls still work afterwards, without a timer. */
-  close(): void;
-};
 
 /**
  * One cached credential. Deadlines are on the engine's elapsed-time clock (see `clock`),
@@ -115,78 +58,12 @@ type Entry = {
   readonly mandatoryMs: number;
 };
 
-/** Default advisory window: half the lifetime, at most 15 minutes. */
-export const defaultAdvisoryWindow = (lifetimeMs: number): number => Math.min(15 * MINUTE, lifetimeMs / 2);
-/** Default mandatory window: a tenth of the lifetime, at most 5 minutes. */
-export const defaultMandatoryWindow = (lifetimeMs: number): number => Math.min(5 * MINUTE, lifetimeMs / 10);
-
-/**
- * Decides whether a failure is worth retrying: alicred errors (from any copy of alicred) say
- * so themselves (`retryable`), as may any error with a boolean `retryable`; a fetch that
- * failed in transit is (recognised by the runtime's network-failure shape, not by its class:
- * a TypeError from a bug or a bad argument is not); everything else is not.
- *
- * @example
- * ```ts
- * import { isRetryableError } from 'alicred';
- * isRetryableError(new TypeError('fetch failed'));            // true: Node's network failure
- * isRetryableError(new TypeError('x is not a function'));     // false
- * ```
- */
-export function isRetryableError(error: unknown): boolean {
-  if (isCredentialsError(error)) return error.retryable === true;
-  if (typeof error === 'object' && error !== null) {
-    const flag = (error as { retryable?: unknown }).retryable;
-    if (typeof flag === 'boolean') return flag;
-    if ((error as { name?: unknown }).name === 'AbortError') return false;
-  }
-  return isNetworkFailure(error);
-}
-
-/** True for anything that behaves as an Error (also one from another realm). */
-function isErrorLike(value: unknown): value is Error {
-  return value instanceof Error || Object.prototype.toString.call(value) === '[object Error]';
-}
-
-/** A timer's `ref`/`unref` where the runtime has them (Node, Bun, Deno); nothing elsewhere. */
-function setHold(handle: ReturnType<typeof setTimeout> | undefined, hold: boolean): void {
-  const h = handle as { ref?: () => void; unref?: () => void } | undefined;
-  if (hold) h?.ref?.();
-  else h?.unref?.();
-}
-
-/**
- * The background timer's callback. It holds the provider's state only through a WeakRef,
- * so a provider dropped without `close()` can be garbage-collected; its timer then fires
- * once more into nothing.
- */
-function fireTimer(target: WeakRef<{ onTimer(): void }> | { deref(): { onTimer(): void } | undefined }): void {
-  target.deref()?.onTimer();
-}
-
-/** Clears the pending timer of a provider that was collected (where FinalizationRegistry exists). */
-const collected: FinalizationRegistry<{ handle: ReturnType<typeof setTimeout> | undefined }> | undefined =
-  typeof FinalizationRegistry === 'function'
-    ? new FinalizationRegistry((box) => {
-        if (box.handle !== undefined) clearTimeout(box.handle);
-      })
-    : undefined;
 
 /** Call options that need no special handling: no force, signal or minimum validity. */
 function isPlain(o: ProviderCallOptions): boolean {
   return !o.forceRefresh && o.signal === undefined && !o.minValidityMs;
 }
 
-/**
- * A window (ms) for a credential of `lifetimeMs`: the size given (a number, or a function of
- * the lifetime), else the fallback; anything not a positive finite number counts as 0.
- *
- * @internal
- */
-export function windowOf(size: WindowSize | undefined, fallback: (l: number) => number, lifetimeMs: number): number {
-  const value = size === undefined ? fallback(lifetimeMs) : typeof size === 'number' ? size : size(lifetimeMs);
-  return Number.isFinite(value) && value > 0 ? value : 0;
-}
 
 
 /**
@@ -293,7 +170,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   // The timer reaches the state only through this WeakRef (see fireTimer).
   const core = { onTimer };
   const weakCore = typeof WeakRef === 'function' ? new WeakRef(core) : { deref: () => core };
-  collected?.register(core, timerBox, timerBox);
+  collectedTimers?.register(core, timerBox, timerBox);
 
   function schedule(delayMs: number): void {
     clearTimer();
@@ -608,7 +485,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   function close(): void {
     closed = true;
     clearTimer();
-    collected?.unregister(timerBox);
+    collectedTimers?.unregister(timerBox);
   }
 
   return Object.assign(provider, { peek, close });

@@ -58,12 +58,26 @@ const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').s
  *
  * @example
  * ```ts
- * import Sts, * as $Sts from '@alicloud/sts20150401';
- * import { fromEnv } from 'alicred';
+ * import StsPackage from '@alicloud/sts20150401';
+ * import { Config } from '@alicloud/openapi-client';
+ * import { fromStatic } from 'alicred';
  * import { toTeaCredential } from 'alicred/tea';
+ * import { startEmulator } from 'alicred/testing';
  *
- * const client = new Sts.default(new $Sts.default.Config?.({}) ?? ({} as never)); // see README for the exact import
- * const config = { credential: toTeaCredential(fromEnv()), endpoint: 'sts.aliyuncs.com' };
+ * // A CJS package: under Node ESM the client class is `.default` of the default import.
+ * const Sts = (StsPackage as unknown as { default?: typeof StsPackage }).default ?? StsPackage;
+ *
+ * // The local emulator stands in for STS here; in production leave `endpoint` to the client.
+ * const keys = { accessKeyId: 'LTAI5tAlice000000000001', accessKeySecret: 'alice-secret' };
+ * const emu = await startEmulator({ users: [{ name: 'alice', ...keys }] });
+ *
+ * // No accessKeyId/accessKeySecret in the Config: the client would prefer them to `credential`.
+ * const config = new Config({ endpoint: emu.host, protocol: 'http' });
+ * config.credential = toTeaCredential(fromStatic(keys)); // typed as the official Credential: no cast
+ * const sts = new Sts(config);
+ * const { body } = await sts.getCallerIdentity();
+ * body?.arn; // 'acs:ram::1234567890123456:user/alice'
+ * await emu.close();
  * ```
  */
 export function toTeaCredential(provider: CredentialProvider, options: TeaCredentialOptions = {}): Credential {

@@ -10,12 +10,6 @@
 /**
  * Milliseconds from `performance.now()`, else `Date.now()` where there is no `performance`.
  * Looked up at each call (not bound once), so fake timers that replace `performance.now` work.
- *
- * @example
- * ```ts
- * const start = monotonicNow();
- * const elapsedMs = monotonicNow() - start;
- * ```
  */
 export function monotonicNow(): number {
   const perf = globalThis.performance;

@@ -36,14 +36,7 @@ export const CLI_KEYS: CredentialKeys = {
 /** What is wrong with one key: absent (or null, or blank), not a string, or not a date-time. */
 export type FieldProblem = { readonly key: string; readonly problem: 'missing' | 'not-string' | 'not-a-date' };
 
-/**
- * How {@link checkCredentialsRecord} reads a record.
- *
- * @example
- * ```ts
- * const rules: CredentialsRecordRules = { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: true, parseTime: Date.parse };
- * ```
- */
+/** How {@link checkCredentialsRecord} reads a record. */
 export type CredentialsRecordRules = {
   keys: CredentialKeys;
   requireToken: boolean;
@@ -65,12 +58,6 @@ export type CredentialsRecord = {
  * Checks the four fields of `record`: the pair always, the token and the expiration when
  * required or present. Problems come in field order; the expiration is parsed only when
  * every field is a string.
- *
- * @example
- * ```ts
- * checkCredentialsRecord({ AccessKeyId: 'STS.a', AccessKeySecret: ' ' }, { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: false, parseTime: Date.parse });
- * // { problems: [{ key: 'AccessKeySecret', problem: 'missing' }, { key: 'SecurityToken', problem: 'missing' }] }
- * ```
  */
 export function checkCredentialsRecord(
   record: Readonly<Record<string, unknown>>,

@@ -16,42 +16,19 @@ export function processEnv(): EnvLike | undefined {
   return proc?.env;
 }
 
-/**
- * A trimmed string that is not blank, else undefined (any other value, too).
- *
- * @example
- * ```ts
- * trimmedString('  x '); // 'x'
- * trimmedString(' ');    // undefined
- * ```
- */
+/** A trimmed string that is not blank, else undefined (any other value, too). */
 export function trimmedString(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
   return trimmed === '' ? undefined : trimmed;
 }
 
-/**
- * A trimmed, non-empty env value, else undefined (also when there is no env).
- *
- * @example
- * ```ts
- * envString({ A: '  x ', B: ' ' }, 'A'); // 'x'
- * envString({ A: '  x ', B: ' ' }, 'B'); // undefined
- * ```
- */
+/** A trimmed, non-empty env value, else undefined (also when there is no env). */
 export function envString(env: EnvLike | undefined, name: string): string | undefined {
   return trimmedString(env?.[name]);
 }
 
-/**
- * True when the variable is `true` in any case (the official libraries' rule).
- *
- * @example
- * ```ts
- * envFlag({ ALIBABA_CLOUD_CLI_PROFILE_DISABLED: 'TRUE' }, 'ALIBABA_CLOUD_CLI_PROFILE_DISABLED'); // true
- * ```
- */
+/** True when the variable is `true` in any case (the official libraries' rule). */
 export function envFlag(env: EnvLike | undefined, name: string): boolean {
   return envString(env, name)?.toLowerCase() === 'true';
 }

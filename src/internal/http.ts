@@ -140,15 +140,6 @@ async function readBody(response: Response, maxBytes: number, signal: AbortSigna
  * the caller to judge; timeouts, network failures, other fetch errors and oversized bodies
  * throw what `toError` makes of an {@link HttpFailure}. A caller's abort rejects with the
  * signal's reason. The timer is unref'd.
- *
- * @example
- * ```ts
- * const answer = await httpCall({
- *   url: 'http://127.0.0.1:8080/creds', method: 'GET', headers: {}, timeoutMs: 1000,
- *   provider: 'credentials-uri', describe: 'GET http://127.0.0.1:8080/creds',
- * });
- * answer.status; // 200
- * ```
  */
 export async function httpCall(call: HttpCall): Promise<HttpResult> {
   const { signal } = call;

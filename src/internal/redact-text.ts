@@ -59,15 +59,7 @@ const PURE_WORD_RE = /^(?:[A-Za-z]*|[0-9]*)$/;
 /** Up to this many separator characters between a secret word and its value. */
 const MAX_GAP = 8;
 
-/**
- * Options of {@link redactText}.
- *
- * @example
- * ```ts
- * import type { RedactTextOptions } from './redact-text.js';
- * const options: RedactTextOptions = { maxChars: 4096, keep: 'end', cutAtStart: true };
- * ```
- */
+/** Options of {@link redactText}. */
 export type RedactTextOptions = {
   /** Look at no more than this many characters (default 8 KiB); the rest is dropped, marked `…`. */
   maxChars?: number;
@@ -77,16 +69,7 @@ export type RedactTextOptions = {
   cutAtStart?: boolean;
 };
 
-/**
- * Masks what may be a secret in free text (see the module comment for the exact rule).
- *
- * @example
- * ```ts
- * import { redactText } from './redact-text.js';
- * redactText('secret is abcdefghijklmnopqrstuvwxyzABCD'); // 'secret is [REDACTED]'
- * redactText('cannot read /home/u/.aliyun/config.json');   // unchanged
- * ```
- */
+/** Masks what may be a secret in free text (see the module comment for the exact rule). */
 export function redactText(text: string, options: RedactTextOptions = {}): string {
   const maxChars = Math.max(0, Math.floor(options.maxChars ?? REDACT_MAX_CHARS));
   let body = text;

@@ -25,11 +25,6 @@ function rfc3986(value: string): string {
 /**
  * Replaces every occurrence of each secret (as is, percent-encoded once and twice, and
  * form-encoded) with `[REDACTED]`. Secrets shorter than 4 characters are left alone.
- *
- * @example
- * ```ts
- * scrubSecrets('token CAIS+abc= was rejected', ['CAIS+abc=']); // 'token [REDACTED] was rejected'
- * ```
  */
 export function scrubSecrets(text: string, secrets: readonly (string | undefined)[]): string {
   const forms = new Set<string>();
@@ -73,11 +68,6 @@ const SECRET_PAIR_RE = /\b([\w-]{0,40}?(?:token|secret|signature|password|passwd
 /**
  * Strips user info, query and fragment from every URL in `text` (`https://h/p?…`) and the
  * value of any `SecurityToken=`, `Signature=`, `token=`… pair. `text` should be bounded.
- *
- * @example
- * ```ts
- * stripUrlSecrets('request to https://u:p@h/x?SecurityToken=abc failed'); // 'request to https://h/x?… failed'
- * ```
  */
 export function stripUrlSecrets(text: string): string {
   return text
@@ -93,11 +83,6 @@ export function stripUrlSecrets(text: string): string {
 /**
  * Foreign text made safe to print: cut to `max` characters, URLs stripped of queries and
  * user info, known secrets scrubbed.
- *
- * @example
- * ```ts
- * sanitizeText('GET https://h/?token=abcd1234 failed: abcd1234', ['abcd1234']); // 'GET https://h/?… failed: [REDACTED]'
- * ```
  */
 export function sanitizeText(text: string, secrets: readonly (string | undefined)[] = [], max = 1000): string {
   let bounded = text.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets) : text;
@@ -113,14 +98,7 @@ const SECRET_FIELD_RE = /("?(?:AccessKeySecret|SecurityToken|access_key_secret|s
 // A long run of key-like characters: a secret nobody told us about.
 const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{32,}/g;
 
-/**
- * Options of {@link bodyExcerpt}.
- *
- * @example
- * ```ts
- * const options: ExcerptOptions = { max: 120, secrets: ['CAIS+abc='], unknownSecrets: true };
- * ```
- */
+/** Options of {@link bodyExcerpt}. */
 export type ExcerptOptions = {
   /** Longest result, `…` included. Default 200. */
   max?: number | undefined;
@@ -140,12 +118,6 @@ export type ExcerptOptions = {
  * (`AccessKeySecret`, `SecurityToken`, `token`, `password`…) masked, with `unknownSecrets`
  * long key-like runs masked too; whitespace collapsed; cut to `max` with `…`, never leaving
  * the start of a known secret at the cut.
- *
- * @example
- * ```ts
- * bodyExcerpt('{"AccessKeySecret":"abc","Code":"Oops"}'); // '{"AccessKeySecret":"[REDACTED]","Code":"Oops"}'
- * bodyExcerpt('<html>\n  <h1>502 Bad Gateway</h1>\n</html>'); // '<html> <h1>502 Bad Gateway</h1> </html>'
- * ```
  */
 export function bodyExcerpt(text: string, options: ExcerptOptions = {}): string {
   const secrets = options.secrets ?? [];
@@ -172,12 +144,6 @@ function ownString(value: object, key: string): string | undefined {
  * name, sanitized message and string `code`, and a sanitized stand-in of its own cause
  * (a few links deep). The original is never kept: its message, properties or cause may
  * quote the request URL with a token in the query.
- *
- * @example
- * ```ts
- * const safe = sanitizeError(new TypeError('fetch failed https://h/?SecurityToken=x'), []);
- * safe.message; // 'fetch failed https://h/?…'
- * ```
  */
 export function sanitizeError(error: unknown, secrets: readonly (string | undefined)[], depth = 0): Error {
   if (typeof error !== 'object' || error === null) {
@@ -213,11 +179,6 @@ export function sanitizeError(error: unknown, secrets: readonly (string | undefi
 /**
  * The values of a URL's query (and the query itself), for {@link scrubSecrets}: a token
  * passed as `?token=…` is a secret.
- *
- * @example
- * ```ts
- * querySecrets(new URL('https://h/c?token=abcd')); // ['token=abcd', 'abcd']
- * ```
  */
 export function querySecrets(url: URL): string[] {
   if (url.search === '') return [];
@@ -229,12 +190,6 @@ export function querySecrets(url: URL): string[] {
 /**
  * `code: message <- code: message` of a foreign error chain, a few links deep, sanitized
  * (for our own messages; the chain itself is never kept).
- *
- * @example
- * ```ts
- * describeFailure(new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }), []);
- * // 'fetch failed <- ECONNREFUSED: connect ECONNREFUSED'
- * ```
  */
 export function describeFailure(error: unknown, secrets: readonly (string | undefined)[]): string {
   const parts: string[] = [];

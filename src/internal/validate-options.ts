@@ -14,11 +14,6 @@ export const MAX_TIMER_MS = 2_147_483_647;
 /**
  * Who checks what, for the ConfigError: `fn` (e.g. `fromEcsMetadata`) prefixes the message
  * when given; `provider` and `field` go into the error.
- *
- * @example
- * ```ts
- * const where: OptionSite = { fn: 'fromProcess', provider: 'process', field: 'maxOutputBytes' };
- * ```
  */
 export type OptionSite = { fn?: string | undefined; provider: string; field: string };
 
@@ -31,15 +26,7 @@ function isPositive(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
 
-/**
- * A per-request time limit in ms: positive, finite and a delay `setTimeout` honours.
- *
- * @example
- * ```ts
- * checkTimeout(1000, { fn: 'fromEcsMetadata', provider: 'ecs-metadata', field: 'timeoutMs' }); // 1000
- * checkTimeout(0, { provider: 'sts', field: 'timeoutMs' }); // throws ConfigError (field 'timeoutMs')
- * ```
- */
+/** A per-request time limit in ms: positive, finite and a delay `setTimeout` honours. */
 export function checkTimeout(value: unknown, site: OptionSite): number {
   if (!isPositive(value) || value > MAX_TIMER_MS) {
     fail(site, `must be a positive number of milliseconds up to 2^31-1 (got ${String(value)})`);
@@ -47,14 +34,7 @@ export function checkTimeout(value: unknown, site: OptionSite): number {
   return value;
 }
 
-/**
- * A positive, finite number; `undefined` gives `fallback`.
- *
- * @example
- * ```ts
- * positiveNumber(undefined, 65536, { fn: 'fromProcess', provider: 'process', field: 'maxOutputBytes' }); // 65536
- * ```
- */
+/** A positive, finite number; `undefined` gives `fallback`. */
 export function positiveNumber(value: unknown, fallback: number, site: OptionSite): number {
   if (value === undefined) return fallback;
   if (!isPositive(value)) fail(site, 'must be a positive number');

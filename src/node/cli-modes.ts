@@ -24,29 +24,12 @@ export const CLI_MODES = [
   'Anonymous',
 ] as const;
 
-/**
- * A mode of the aliyun CLI.
- *
- * @example
- * ```ts
- * import type { CliMode } from './cli-modes.js';
- * const mode: CliMode = 'RamRoleArn';
- * ```
- */
+/** A mode of the aliyun CLI. */
 export type CliMode = (typeof CLI_MODES)[number];
 
 const MODE_BY_LOWER = new Map<string, CliMode>(CLI_MODES.map((m) => [m.toLowerCase(), m]));
 
-/**
- * The mode a string names, matched case-insensitively (as the CLI's `NormalizeMode`), else undefined.
- *
- * @example
- * ```ts
- * import { cliMode } from './cli-modes.js';
- * cliMode('ststoken'); // 'StsToken'
- * cliMode('nope');     // undefined
- * ```
- */
+/** The mode a string names, matched case-insensitively (as the CLI's `NormalizeMode`), else undefined. */
 export function cliMode(raw: string): CliMode | undefined {
   return MODE_BY_LOWER.get(raw.trim().toLowerCase());
 }

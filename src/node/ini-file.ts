@@ -19,15 +19,7 @@ export type IniProblem = {
   skippedBelow?: number;
 };
 
-/**
- * One `[section]` of the file.
- *
- * @example
- * ```ts
- * import { parseIniFile } from './ini-file.js';
- * parseIniFile('[default]\ntype = access_key\n').sections.get('default')?.keys.get('type'); // 2
- * ```
- */
+/** One `[section]` of the file. */
 export type IniSection = {
   readonly name: string;
   /** Line of its (first) header. */
@@ -41,17 +33,7 @@ export type IniSection = {
   values?: Record<string, unknown>;
 };
 
-/**
- * A parsed credentials file.
- *
- * @example
- * ```ts
- * import { parseIniFile } from './ini-file.js';
- * const file = parseIniFile('[ ] ;note\nx = 1\n[default]\ntype = access_key\n');
- * [...file.sections.keys()]; // ['default']
- * file.skipped;              // [{ line: 1, what: 'is a section header without a name', skippedBelow: 1 }]
- * ```
- */
+/** A parsed credentials file. */
 export type IniFile = {
   readonly sections: Map<string, IniSection>;
   /** Headers that are not headers (`[default`, `[a] b`): one of them may be the profile asked for. */
@@ -72,12 +54,6 @@ const NO_KEY = 'has no key before "="';
  * header and a malformed one start a region whose lines belong to no profile. Values are
  * parsed by `ini`, section by section (so `[prod.cn]` is one profile, not `prod` → `cn`).
  * Problems name lines, never quote them (they may hold a secret).
- *
- * @example
- * ```ts
- * import { parseIniFile } from './ini-file.js';
- * parseIniFile('[a]\noops\n[default]\ntype = sts\n').sections.get('a')?.problems; // [{ line: 2, what: 'is neither …' }]
- * ```
  */
 export function parseIniFile(text: string): IniFile {
   const sections = new Map<string, IniSection>();
@@ -134,15 +110,7 @@ export function parseIniFile(text: string): IniFile {
   return { sections, badHeaders, skipped };
 }
 
-/**
- * The values of a section (parsed by `ini` on first use).
- *
- * @example
- * ```ts
- * import { parseIniFile, valuesOf } from './ini-file.js';
- * valuesOf(parseIniFile('[default]\ntype = sts\n').sections.get('default')!).type; // 'sts'
- * ```
- */
+/** The values of a section (parsed by `ini` on first use). */
 export function valuesOf(section: IniSection): Record<string, unknown> {
   section.values ??= ini.decode(section.body.join('\n')) as Record<string, unknown>;
   return section.values;
@@ -157,15 +125,6 @@ const MAX_LISTED = 10;
  * skipped get one warning through `logger.warn` (file and lines, never their text). When
  * the profile is missing, a malformed header is the error instead (it may have been meant
  * to open that profile). Returns the section, or undefined when it is not in the file.
- *
- * @example
- * ```ts
- * import { checkIniProfile, parseIniFile } from './ini-file.js';
- * const file = parseIniFile('[ ] ;note\n[default]\ntype = sts\n');
- * checkIniProfile(file, 'default', '/home/me/.alibabacloud/credentials', 'ini-profile', console);
- * // warns: alicred: ini-profile: /home/me/.alibabacloud/credentials: skipped: line 1 is a section header without a name
- * //        (with the 0 lines below it). Profile 'default' does not use it.
- * ```
  */
 export function checkIniProfile(file: IniFile, name: string, path: string, provider: string, logger: Logger | undefined): IniSection | undefined {
   const section = file.sections.get(name);

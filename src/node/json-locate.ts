@@ -7,15 +7,7 @@
  */
 import { ConfigError } from '../errors.js';
 
-/**
- * 1-based line and column of a 0-based offset in `text`.
- *
- * @example
- * ```ts
- * import { lineColumnAt } from './json-locate.js';
- * lineColumnAt('a\nbc', 3); // { line: 2, column: 2 }
- * ```
- */
+/** 1-based line and column of a 0-based offset in `text`. */
 export function lineColumnAt(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let lineStart = 0;
@@ -29,16 +21,7 @@ export function lineColumnAt(text: string, offset: number): { line: number; colu
   return { line, column: end - lineStart + 1 };
 }
 
-/**
- * The outcome of {@link scanJson}.
- *
- * @example
- * ```ts
- * import { scanJson, type JsonScan } from './json-locate.js';
- * const scan: JsonScan = scanJson('{"profiles": [{"name": "a"}]}');
- * if (scan.ok) scan.at.get(JSON.stringify(['profiles', 0, 'name'])); // 15
- * ```
- */
+/** The outcome of {@link scanJson}. */
 export type JsonScan =
   | { ok: true; /** Offset of each object member's key and each array element, by JSON.stringify(path). */ at: Map<string, number> }
   | { ok: false; offset: number; reason: string };
@@ -48,12 +31,6 @@ export type JsonScan =
  * offset of every object key and array element by path, or the offset of the first syntax
  * error with a description that never quotes the text (which may hold secrets). Used because
  * `JSON.parse` errors in Node 20 quote the text and do not always give a position.
- *
- * @example
- * ```ts
- * import { scanJson } from './json-locate.js';
- * scanJson('{"a":\n  1,}');   // { ok: false, offset: 10, reason: 'expected a string (an object key)' }
- * ```
  */
 export function scanJson(text: string): JsonScan {
   const at = new Map<string, number>();
@@ -191,13 +168,6 @@ export function scanJson(text: string): JsonScan {
 /**
  * `JSON.parse`, with errors as a {@link ConfigError} naming the file, line and column (never
  * quoting the text).
- *
- * @example
- * ```ts
- * import { parseJsonFile } from './json-locate.js';
- * parseJsonFile('{"a": 1}', '/x.json', 'mine');   // { a: 1 }
- * parseJsonFile('{\n"a" 1}', '/x.json', 'mine');  // throws ConfigError: /x.json is not valid JSON: line 2, column 5: …
- * ```
  */
 export function parseJsonFile(text: string, file: string, provider: string): unknown {
   try {

@@ -31,29 +31,12 @@ import { fromProcess } from './process.js';
 export const MAX_ROLE_CHAIN_HOPS = 16;
 
 
-/**
- * STS endpoint settings a profile may carry (`sts_endpoint`, `sts_region`, `enable_vpc`).
- *
- * @example
- * ```ts
- * import type { StsOverrides } from './profile-build.js';
- * const o: StsOverrides = { region: 'cn-shanghai', vpc: true };
- * ```
- */
+/** STS endpoint settings a profile may carry (`sts_endpoint`, `sts_region`, `enable_vpc`). */
 export type StsOverrides = { endpoint?: string; region?: string; vpc?: boolean };
 
 /**
  * What a profile resolves to: plain data, without functions, so that its JSON (hashed)
  * identifies the provider to build. `static` carries secrets: only its digest is ever kept.
- *
- * @example
- * ```ts
- * import type { ProfileSpec } from './profile-build.js';
- * const spec: ProfileSpec = {
- *   kind: 'ram-role', roleArn: 'acs:ram::1234567890123456:role/reader', sts: {},
- *   source: { kind: 'static', accessKeyId: 'LTAI5t...', accessKeySecret: '...' },
- * };
- * ```
  */
 export type ProfileSpec =
   | { kind: 'static'; accessKeyId: string; accessKeySecret: string; securityToken?: string }
@@ -84,12 +67,6 @@ export type ProfileSpec =
 /**
  * Where a spec field came from in the file, for errors: the profile key and its line, or
  * undefined when the field is not a key of the profile.
- *
- * @example
- * ```ts
- * import type { Locate } from './profile-build.js';
- * const locate: Locate = (field) => (field === 'roleArn' ? { field: 'role_arn', line: 3 } : undefined);
- * ```
  */
 export type Locate = (field: string) => { field: string; line: number | undefined } | undefined;
 
@@ -99,15 +76,6 @@ type Built = { provider: CredentialProvider; closers: { close(): void }[] };
 /**
  * Context for {@link buildSpec}: who builds (for the credentials' source and errors), from
  * which file and profile, and the source's options.
- *
- * @example
- * ```ts
- * import type { BuildContext } from './profile-build.js';
- * const ctx: BuildContext = {
- *   provider: 'ini-profile', file: '/home/me/.alibabacloud/credentials', describe: "profile 'default'",
- *   line: 1, locate: () => undefined, options: {}, env: {},
- * };
- * ```
  */
 export type BuildContext = {
   /** `ini-profile` or `cli-profile`: the provider name and credentials source of static keys. */
@@ -178,17 +146,6 @@ function attributed(provider: RefreshingProvider, own: BuildContext, kind: Profi
  * the file, the profile, the key and its line. `nested` gives specs from other profiles
  * (the links of a ChainableRamRoleArn) their own context, so that an error names the right
  * profile. A role chain is built from its innermost link outwards, without recursion.
- *
- * @example
- * ```ts
- * import { buildSpec } from './profile-build.js';
- * const { provider, closers } = buildSpec(
- *   { kind: 'static', accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' },
- *   { provider: 'mine', file: '/x', describe: "profile 'default'", line: 1, locate: () => undefined, options: {}, env: {} },
- * );
- * (await provider()).source; // 'mine'
- * for (const c of closers) c.close();
- * ```
  */
 export function buildSpec(spec: ProfileSpec, ctx: BuildContext, nested: Map<ProfileSpec, BuildContext> = new Map()): Built {
   const links: Extract<ProfileSpec, { kind: 'ram-role' }>[] = [];
@@ -276,30 +233,14 @@ function buildOne(spec: ProfileSpec, own: BuildContext, source: Built | undefine
   }
 }
 
-/**
- * Removes undefined members (the spec's JSON, hence its digest, must not depend on them).
- *
- * @example
- * ```ts
- * import { compact } from './profile-build.js';
- * compact({ a: 1, b: undefined }); // { a: 1 }
- * ```
- */
+/** Removes undefined members (the spec's JSON, hence its digest, must not depend on them). */
 export function compact<T extends Record<string, unknown>>(value: T): T {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = v;
   return out as T;
 }
 
-/**
- * SHA-256 of the spec's JSON: the memo key, which never holds the secret itself.
- *
- * @example
- * ```ts
- * import { specDigest } from './profile-build.js';
- * specDigest({ kind: 'ecs', roleName: 'app' }).length; // 64
- * ```
- */
+/** SHA-256 of the spec's JSON: the memo key, which never holds the secret itself. */
 export function specDigest(spec: ProfileSpec): string {
   return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
 }
@@ -308,13 +249,6 @@ export function specDigest(spec: ProfileSpec): string {
  * StsClient options for a profile: the caller's options, with the profile's endpoint
  * settings (when it has any) replacing theirs. An StsClient instance passed by the caller is
  * used as is (the caller built it on purpose); the env defaults to the source's env.
- *
- * @example
- * ```ts
- * import { stsFor } from './profile-build.js';
- * stsFor({ endpoint: 'http://127.0.0.1:8080', timeoutMs: 5000 }, { region: 'cn-shanghai' }, {});
- * // { timeoutMs: 5000, env: {}, region: 'cn-shanghai' }
- * ```
  */
 export function stsFor(base: StsClient | StsClientOptions | undefined, overrides: StsOverrides, env: EnvLike): StsClient | StsClientOptions {
   if (isStsClient(base)) return base;
@@ -335,17 +269,6 @@ export function stsFor(base: StsClient | StsClientOptions | undefined, overrides
  * calls so that the refresh engine's cache works. Keyed by slot (file + profile): when the
  * profile's content changes, the previous provider is closed (its timer stopped) and
  * replaced.
- *
- * @example
- * ```ts
- * import { buildSpec, ProviderMemo, specDigest, type ProfileSpec } from './profile-build.js';
- * const memo = new ProviderMemo();
- * const spec: ProfileSpec = { kind: 'ecs', roleName: 'app' };
- * const ctx = { provider: 'mine', file: '/x', describe: "profile 'default'", line: 1, locate: () => undefined, options: {}, env: {} };
- * const p = memo.get('/x\0default', specDigest(spec), () => buildSpec(spec, ctx)); // built once
- * memo.get('/x\0default', specDigest(spec), () => buildSpec(spec, ctx)) === p;    // true
- * memo.close();
- * ```
  */
 export class ProviderMemo {
   private readonly slots = new Map<string, { digest: string; built: Built }>();

@@ -13,16 +13,7 @@ import type { ConfigError } from '../errors.js';
 import { envString, type EnvLike } from '../internal/env.js';
 import { compact, type ProfileSpec, type StsOverrides } from './profile-build.js';
 
-/**
- * One profile's values as its format gives them, with the format's errors and wording.
- *
- * @example
- * ```ts
- * import type { ProfileValues } from './profile-fields.js';
- * declare const values: ProfileValues;
- * values.get('access_key_id'); // 'LTAI5t...' (never printed)
- * ```
- */
+/** One profile's values as its format gives them, with the format's errors and wording. */
 export type ProfileValues = {
   /** The raw value of a key (as `ini` decoded it, or as JSON.parse gave it). */
   get(key: string): unknown;
@@ -53,12 +44,6 @@ export type FieldRule =
 /**
  * What one profile type or mode reads: the spec kind, its fields in the order they are
  * checked, and for a role the identity that assumes it (read from the same profile first).
- *
- * @example
- * ```ts
- * import { need, type SpecForm } from './profile-fields.js';
- * const form: SpecForm = { kind: 'uri', fields: [['uri', need('credentials_uri')]] };
- * ```
  */
 export type SpecForm = {
   readonly kind: ProfileSpec['kind'];

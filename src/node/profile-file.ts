@@ -22,28 +22,12 @@ import type { Logger } from '../types.js';
 // Environment and paths
 // ---------------------------------------------------------------------------
 
-/**
- * The env to read: the option, else `process.env`, else an empty object. Read at each call.
- *
- * @example
- * ```ts
- * import { envOf } from './profile-file.js';
- * envOf({ env: { ALIBABA_CLOUD_PROFILE: 'prod' } }).ALIBABA_CLOUD_PROFILE; // 'prod'
- * ```
- */
+/** The env to read: the option, else `process.env`, else an empty object. Read at each call. */
 export function envOf(options: { env?: EnvLike | undefined }): EnvLike {
   return options.env ?? processEnv() ?? {};
 }
 
-/**
- * The home folder: the option, else `os.homedir()`.
- *
- * @example
- * ```ts
- * import { homeOf } from './profile-file.js';
- * homeOf({ homedir: '/tmp/home' }); // '/tmp/home'
- * ```
- */
+/** The home folder: the option, else `os.homedir()`. */
 export function homeOf(options: { homedir?: string | undefined }): string {
   return options.homedir ?? osHomedir();
 }
@@ -51,12 +35,6 @@ export function homeOf(options: { homedir?: string | undefined }): string {
 /**
  * Expands a leading `~` (`~`, `~/x`, `~\x`) against `home`; other paths are returned as given
  * (relative ones resolve against the working directory, as `fs` does).
- *
- * @example
- * ```ts
- * import { expandHome } from './profile-file.js';
- * expandHome('~/.aliyun/config.json', '/home/me'); // '/home/me/.aliyun/config.json'
- * ```
  */
 export function expandHome(path: string, home: string): string {
   if (path === '~') return home;
@@ -67,26 +45,10 @@ export function expandHome(path: string, home: string): string {
 /**
  * A chosen setting and where it came from (`name`: the option or env variable), so that a
  * missing target can be reported against what named it.
- *
- * @example
- * ```ts
- * import type { Choice } from './profile-file.js';
- * const c: Choice = { value: 'prod', from: 'env', name: 'ALIBABA_CLOUD_PROFILE' };
- * ```
  */
 export type Choice = { value: string; from: 'option' | 'env' | 'file' | 'default'; name: string };
 
-/**
- * The first non-empty of option, env variable, fallback.
- *
- * @example
- * ```ts
- * import { choose } from './profile-file.js';
- * choose(undefined, 'profile', { ALIBABA_CLOUD_PROFILE: 'prod' }, 'ALIBABA_CLOUD_PROFILE',
- *   () => ({ value: 'default', from: 'default', name: 'default' }));
- * // { value: 'prod', from: 'env', name: 'ALIBABA_CLOUD_PROFILE' }
- * ```
- */
+/** The first non-empty of option, env variable, fallback. */
 export function choose(
   option: string | undefined,
   optionName: string,
@@ -104,15 +66,7 @@ export function choose(
 // Reading files
 // ---------------------------------------------------------------------------
 
-/**
- * A file read by {@link loadProfileFile}, with its parsed content.
- *
- * @example
- * ```ts
- * import type { Loaded } from './profile-file.js';
- * const loaded: Loaded<unknown> = { path: '/home/me/.aliyun/config.json', value: {} };
- * ```
- */
+/** A file read by {@link loadProfileFile}, with its parsed content. */
 export type Loaded<T> = { readonly path: string; readonly value: T };
 
 type CacheEntry = { stamp: string; value: unknown };
@@ -138,13 +92,6 @@ const warnedPaths = new Set<string>();
  * A file that exists but cannot be read (a folder, no permission) is a {@link ConfigError}.
  * A file readable by group or others gets one warning through `logger.warn` per path per
  * process. Parse errors are thrown by `parse` (never cached).
- *
- * @example
- * ```ts
- * import { loadProfileFile } from './profile-file.js';
- * const loaded = await loadProfileFile('/home/me/.aliyun/config.json', 'json', JSON.parse, { provider: 'mine', logger: console });
- * if (loaded) console.log(Object.keys(loaded.value as object));
- * ```
  */
 export async function loadProfileFile<T>(
   path: string,
@@ -202,13 +149,6 @@ export async function loadProfileFile<T>(
  * Warns once per path per process (through `logger.warn`) when a profile file is readable or
  * writable by group or others (`mode & 0o077`); it holds secrets. Not an error. POSIX only:
  * Windows reports no meaningful mode bits.
- *
- * @example
- * ```ts
- * import { warnIfReadableByOthers } from './profile-file.js';
- * warnIfReadableByOthers('/home/me/.aliyun/config.json', 0o100644, console);
- * // alicred: /home/me/.aliyun/config.json is accessible by other users (mode 644) and holds credentials; run: chmod 600 '/home/me/.aliyun/config.json'
- * ```
  */
 export function warnIfReadableByOthers(path: string, mode: number, logger: Logger | undefined): void {
   if (process.platform === 'win32' || (mode & 0o077) === 0 || warnedPaths.has(path)) return;
@@ -229,13 +169,6 @@ const MAX_REMEMBERED_WARNINGS = 256;
  * `logger.warn(message)`, once per logger and message: providers read their file at every
  * call, and a warning about its content must not repeat at every call. A logger that throws
  * is ignored.
- *
- * @example
- * ```ts
- * import { warnOnce } from './profile-file.js';
- * warnOnce(console, 'alicred: ini-profile: /home/me/.alibabacloud/credentials: line 1 skipped');
- * warnOnce(console, 'alicred: ini-profile: /home/me/.alibabacloud/credentials: line 1 skipped'); // silent
- * ```
  */
 export function warnOnce(logger: Logger | undefined, message: string): void {
   if (!logger || typeof logger.warn !== 'function') return;

@@ -29,12 +29,6 @@ const INI_DURATION = seconds('duration_seconds', 'role_session_expiration');
 /**
  * The ini file's types (matched after trimming and lower-casing), in the order messages
  * list them.
- *
- * @example
- * ```ts
- * import { INI_TYPES } from './profile-forms.js';
- * INI_TYPES.access_key?.form?.kind; // 'static'
- * ```
  */
 export const INI_TYPES: Readonly<Record<string, KindEntry>> = {
   access_key: { form: { kind: 'static', fields: INI_KEYS } },
@@ -107,12 +101,6 @@ export type CliKindEntry = KindEntry & { readonly external?: string };
 /**
  * The CLI's modes. ChainableRamRoleArn's form reads one link; its `source_profile` is
  * followed by the resolver.
- *
- * @example
- * ```ts
- * import { CLI_MODE_FORMS } from './profile-forms.js';
- * CLI_MODE_FORMS.External.external; // 'process_command'
- * ```
  */
 export const CLI_MODE_FORMS: Readonly<Record<CliMode, CliKindEntry>> = {
   AK: { form: { kind: 'static', fields: CLI_KEYS } },
@@ -150,12 +138,6 @@ export const CLI_MODE_FORMS: Readonly<Record<CliMode, CliKindEntry>> = {
 /**
  * The CLI's AutoModeRecognition for a profile without `mode`: the first mode whose keys
  * all have values, in the CLI's order.
- *
- * @example
- * ```ts
- * import { CLI_AUTO_MODES } from './profile-forms.js';
- * CLI_AUTO_MODES[0]; // ['StsToken', ['access_key_id', 'access_key_secret', 'sts_token']]
- * ```
  */
 export const CLI_AUTO_MODES: readonly (readonly [CliMode, readonly string[]])[] = [
   ['StsToken', ['access_key_id', 'access_key_secret', 'sts_token']],
@@ -169,15 +151,7 @@ export const CLI_AUTO_MODES: readonly (readonly [CliMode, readonly string[]])[] 
   ['BearerToken', ['bearer_token']],
 ];
 
-/**
- * The kinds of a table that alicred builds, in table order (for messages).
- *
- * @example
- * ```ts
- * import { INI_TYPES, supportedKinds } from './profile-forms.js';
- * supportedKinds(INI_TYPES); // ['access_key', 'sts', 'ram_role_arn', 'ecs_ram_role', 'oidc_role_arn', 'credentials_uri']
- * ```
- */
+/** The kinds of a table that alicred builds, in table order (for messages). */
 export function supportedKinds(table: Readonly<Record<string, KindEntry>>): string[] {
   return Object.entries(table)
     .filter(([, entry]) => entry.form !== undefined)

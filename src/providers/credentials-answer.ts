@@ -22,10 +22,6 @@ import type { Logger } from '../types.js';
  * The answer of {@link httpRequest}: status, whole body text and the server's `Date`.
  *
  * @internal
- * @example
- * ```ts
- * const answer: HttpAnswer = { status: 200, text: '{}', serverDate: undefined };
- * ```
  */
 export type HttpAnswer = {
   /** HTTP status; 0 for a browser's opaque redirect. */
@@ -44,13 +40,6 @@ export type HttpAnswer = {
  * Options of {@link httpRequest}.
  *
  * @internal
- * @example
- * ```ts
- * const request: HttpRequest = {
- *   url: 'http://127.0.0.1:8080/creds', method: 'GET', headers: {}, timeoutMs: 1000,
- *   provider: 'credentials-uri', describe: 'GET http://127.0.0.1:8080/creds',
- * };
- * ```
  */
 export type HttpRequest = {
   url: string;
@@ -77,11 +66,6 @@ export type HttpRequest = {
  * True for HTTP statuses worth retrying: 408, 429 and 5xx.
  *
  * @internal
- * @example
- * ```ts
- * isRetryableStatus(503); // true
- * isRetryableStatus(404); // false
- * ```
  */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
@@ -105,14 +89,6 @@ function headerSecrets(headers: Record<string, string>): string[] {
  * signal's reason. Errors never carry the foreign error itself, only a sanitized stand-in.
  *
  * @internal
- * @example
- * ```ts
- * const answer = await httpRequest({
- *   url: 'http://127.0.0.1:8080/creds', method: 'GET', headers: {}, timeoutMs: 1000,
- *   provider: 'credentials-uri', describe: 'GET http://127.0.0.1:8080/creds',
- * });
- * answer.status; // 200
- * ```
  */
 export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
   const answer = await httpCall({
@@ -146,10 +122,6 @@ export const ANSWER_EXCERPT = { max: EXCERPT_CHARS, unknownSecrets: true } as co
  * How {@link parseCredentialsBody} reads a body.
  *
  * @internal
- * @example
- * ```ts
- * const how: CredentialsBodyOptions = { provider: 'credentials-uri', describe: 'http://127.0.0.1:8080/creds', requireCode: false, source: 'credentials-uri', localNow: Date.now() };
- * ```
  */
 export type CredentialsBodyOptions = {
   provider: string;
@@ -174,15 +146,6 @@ export type CredentialsBodyOptions = {
  * the missing or bad fields, never their values.
  *
  * @internal
- * @example
- * ```ts
- * const { credentials, statedExpiration } = parseCredentialsBody(
- *   { status: 200, serverDate: undefined, text: '{"AccessKeyId":"STS.a","AccessKeySecret":"s","SecurityToken":"t","Expiration":"2030-01-01T00:00:00Z"}' },
- *   { provider: 'credentials-uri', describe: 'http://127.0.0.1:8080/creds', requireCode: false, source: 'credentials-uri', localNow: Date.now() },
- * );
- * credentials.accessKeyId; // 'STS.a'
- * statedExpiration;        // 1893456000000 (as the server wrote it, before skew correction)
- * ```
  */
 export function parseCredentialsBody(
   answer: HttpAnswer,
@@ -251,11 +214,6 @@ export function parseCredentialsBody(
  * clock-skew correction moves it by a few milliseconds.
  *
  * @internal
- * @example
- * ```ts
- * const stable = stableExpiration();
- * const a = stable(creds, statedMs); // later calls with the same key and stated time return a's expiration
- * ```
  */
 export function stableExpiration(): (credentials: Credentials, statedExpiration: number) => Credentials {
   let last: { accessKeyId: string; stated: number; credentials: Credentials } | undefined;

@@ -23,15 +23,7 @@ import type { Logger } from '../types.js';
 import { engineOptions } from './options.js';
 import { ANSWER_EXCERPT, httpRequest, isRetryableStatus, parseCredentialsBody, stableExpiration } from './credentials-answer.js';
 
-/**
- * The env variable with the credentials URI.
- *
- * @example
- * ```ts
- * import { CREDENTIALS_URI_ENV } from 'alicred';
- * CREDENTIALS_URI_ENV; // 'ALIBABA_CLOUD_CREDENTIALS_URI'
- * ```
- */
+/** The env variable with the credentials URI. */
 export const CREDENTIALS_URI_ENV = 'ALIBABA_CLOUD_CREDENTIALS_URI';
 
 /** How this provider's messages start. */
@@ -83,13 +75,6 @@ function describeUrl(url: URL): string {
  * Checks a credentials URI against the transport rule: https, or http to a loopback host.
  * `field` names the option or env variable in the ConfigError. The value itself appears in
  * messages only without its query (which may carry a token).
- *
- * @example
- * ```ts
- * import { validateCredentialsUri } from 'alicred';
- * validateCredentialsUri('http://127.0.0.1:8080/creds', 'uri').href; // 'http://127.0.0.1:8080/creds'
- * validateCredentialsUri('http://10.0.0.5/creds', 'uri');             // throws ConfigError (field 'uri')
- * ```
  */
 export function validateCredentialsUri(raw: string, field: string): URL {
   const rule = 'it must be an https:// URL, or http:// to a loopback host (localhost, 127.0.0.0/8, [::1])';

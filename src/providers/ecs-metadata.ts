@@ -24,43 +24,13 @@ import {
 /**
  * Env variable: `true` (case-insensitive) turns the ECS metadata provider off; it then
  * declines (try the next provider) without any request.
- *
- * @example
- * ```ts
- * import { ECS_METADATA_DISABLED_ENV } from 'alicred';
- * ECS_METADATA_DISABLED_ENV; // 'ALIBABA_CLOUD_ECS_METADATA_DISABLED'
- * ```
  */
 export const ECS_METADATA_DISABLED_ENV = 'ALIBABA_CLOUD_ECS_METADATA_DISABLED';
-/**
- * Env variable with the instance's RAM role name; skips role discovery.
- *
- * @example
- * ```ts
- * import { ECS_METADATA_ROLE_ENV } from 'alicred';
- * ECS_METADATA_ROLE_ENV; // 'ALIBABA_CLOUD_ECS_METADATA'
- * ```
- */
+/** Env variable with the instance's RAM role name; skips role discovery. */
 export const ECS_METADATA_ROLE_ENV = 'ALIBABA_CLOUD_ECS_METADATA';
-/**
- * Env variable: `true` (case-insensitive) requires the IMDSv2 token (no IMDSv1 fallback).
- *
- * @example
- * ```ts
- * import { IMDSV1_DISABLED_ENV } from 'alicred';
- * IMDSV1_DISABLED_ENV; // 'ALIBABA_CLOUD_IMDSV1_DISABLED'
- * ```
- */
+/** Env variable: `true` (case-insensitive) requires the IMDSv2 token (no IMDSv1 fallback). */
 export const IMDSV1_DISABLED_ENV = 'ALIBABA_CLOUD_IMDSV1_DISABLED';
-/**
- * The ECS instance metadata service.
- *
- * @example
- * ```ts
- * import { DEFAULT_ECS_METADATA_ENDPOINT } from 'alicred';
- * DEFAULT_ECS_METADATA_ENDPOINT; // 'http://100.100.100.200'
- * ```
- */
+/** The ECS instance metadata service. */
 export const DEFAULT_ECS_METADATA_ENDPOINT = 'http://100.100.100.200';
 
 /** How this provider's messages start. */

@@ -8,56 +8,16 @@ import type { AssumeRoleParams, AssumeRoleWithOidcParams } from './validate.js';
 
 export type { AssumeRoleParams, AssumeRoleWithOidcParams };
 
-/**
- * API version of STS.
- *
- * @example
- * ```ts
- * import { STS_API_VERSION } from 'alicred';
- * STS_API_VERSION; // '2015-04-01'
- * ```
- */
+/** API version of STS. */
 export const STS_API_VERSION = '2015-04-01';
-/**
- * Default time limit of one STS call (connect, answer and body), in ms.
- *
- * @example
- * ```ts
- * import { DEFAULT_STS_TIMEOUT_MS } from './client.js';
- * DEFAULT_STS_TIMEOUT_MS; // 10000
- * ```
- */
+/** Default time limit of one STS call (connect, answer and body), in ms. */
 export const DEFAULT_STS_TIMEOUT_MS = 10_000;
-/**
- * Default `User-Agent` of STS calls.
- *
- * @example
- * ```ts
- * import { DEFAULT_STS_USER_AGENT } from './client.js';
- * DEFAULT_STS_USER_AGENT; // 'alicred'
- * ```
- */
+/** Default `User-Agent` of STS calls. */
 export const DEFAULT_STS_USER_AGENT = 'alicred';
 
-/**
- * `Credentials.source` of what {@link StsClient.assumeRole} returns.
- *
- * @example
- * ```ts
- * import { ASSUME_ROLE_SOURCE } from 'alicred';
- * ASSUME_ROLE_SOURCE; // 'sts:AssumeRole'
- * ```
- */
+/** `Credentials.source` of what {@link StsClient.assumeRole} returns. */
 export const ASSUME_ROLE_SOURCE = 'sts:AssumeRole';
-/**
- * `Credentials.source` of what {@link StsClient.assumeRoleWithOidc} returns.
- *
- * @example
- * ```ts
- * import { ASSUME_ROLE_WITH_OIDC_SOURCE } from 'alicred';
- * ASSUME_ROLE_WITH_OIDC_SOURCE; // 'sts:AssumeRoleWithOIDC'
- * ```
- */
+/** `Credentials.source` of what {@link StsClient.assumeRoleWithOidc} returns. */
 export const ASSUME_ROLE_WITH_OIDC_SOURCE = 'sts:AssumeRoleWithOIDC';
 
 /**
@@ -278,16 +238,7 @@ export type StsClient = {
   getCallerIdentity(source: Credentials, options?: StsCallOptions): Promise<CallerIdentity>;
 };
 
-/**
- * True for an {@link StsClient} (as opposed to the options to create one).
- *
- * @example
- * ```ts
- * import { createStsClient, isStsClient } from './client.js';
- * isStsClient(createStsClient());      // true
- * isStsClient({ region: 'cn-hangzhou' }); // false
- * ```
- */
+/** True for an {@link StsClient} (as opposed to the options to create one). */
 export function isStsClient(value: StsClient | StsClientOptions | undefined): value is StsClient {
   return typeof value === 'object' && value !== null && typeof (value as StsClient).assumeRole === 'function';
 }

@@ -10,12 +10,7 @@
 
 const utf8Encoder = new TextEncoder();
 
-/**
- * Encodes a string as UTF-8 bytes.
- *
- * @example
- * utf8Bytes('中'); // Uint8Array [0xe4, 0xb8, 0xad]
- */
+/** Encodes a string as UTF-8 bytes. */
 export function utf8Bytes(value: string): Uint8Array<ArrayBuffer> {
   return utf8Encoder.encode(value);
 }
@@ -32,12 +27,7 @@ export function ownBytes(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
 
 const HEX_DIGITS = '0123456789abcdef';
 
-/**
- * Lower-case hexadecimal encoding of bytes.
- *
- * @example
- * toHex(new Uint8Array([0, 171, 255])); // '00abff'
- */
+/** Lower-case hexadecimal encoding of bytes. */
 export function toHex(bytes: Uint8Array): string {
   let out = '';
   for (let i = 0; i < bytes.length; i++) {
@@ -47,12 +37,7 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
-/**
- * Standard (RFC 4648 §4, padded, `+` and `/`) base64 encoding of bytes.
- *
- * @example
- * toBase64(new Uint8Array([0xfb, 0xff])); // '+/8='
- */
+/** Standard (RFC 4648 §4, padded, `+` and `/`) base64 encoding of bytes. */
 export function toBase64(bytes: Uint8Array): string {
   // btoa() takes a "binary string" (one char per byte). Build it in chunks to
   // keep String.fromCharCode's argument count well below engine limits.

@@ -19,45 +19,13 @@
 import { ConfigError } from '../errors.js';
 import { envFlag, envString } from '../internal/env.js';
 
-/**
- * Env variable with the STS endpoint (host or URL); ACK's pod-identity webhook sets it.
- *
- * @example
- * ```ts
- * import { STS_ENDPOINT_ENV } from './endpoints.js';
- * STS_ENDPOINT_ENV; // 'ALIBABA_CLOUD_STS_ENDPOINT'
- * ```
- */
+/** Env variable with the STS endpoint (host or URL); ACK's pod-identity webhook sets it. */
 export const STS_ENDPOINT_ENV = 'ALIBABA_CLOUD_STS_ENDPOINT';
-/**
- * Env variable with the region of the STS endpoint, used when no endpoint is given.
- *
- * @example
- * ```ts
- * import { STS_REGION_ENV } from './endpoints.js';
- * STS_REGION_ENV; // 'ALIBABA_CLOUD_STS_REGION'
- * ```
- */
+/** Env variable with the region of the STS endpoint, used when no endpoint is given. */
 export const STS_REGION_ENV = 'ALIBABA_CLOUD_STS_REGION';
-/**
- * Env variable: `true` (case-insensitive) selects the `sts-vpc.<region>` endpoint.
- *
- * @example
- * ```ts
- * import { STS_VPC_ENV } from './endpoints.js';
- * STS_VPC_ENV; // 'ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED'
- * ```
- */
+/** Env variable: `true` (case-insensitive) selects the `sts-vpc.<region>` endpoint. */
 export const STS_VPC_ENV = 'ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED';
-/**
- * The unified public endpoint, used when nothing else is configured.
- *
- * @example
- * ```ts
- * import { DEFAULT_STS_HOST } from './endpoints.js';
- * DEFAULT_STS_HOST; // 'sts.aliyuncs.com'
- * ```
- */
+/** The unified public endpoint, used when nothing else is configured. */
 export const DEFAULT_STS_HOST = 'sts.aliyuncs.com';
 
 /**

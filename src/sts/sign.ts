@@ -42,10 +42,6 @@ export const EMPTY_BODY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b93
  *
  * Throws a {@link ConfigError} (which never quotes the value) for strings that
  * are not well-formed UTF-16 (lone surrogates), since they have no UTF-8 encoding.
- *
- * @example
- * import { percentEncode } from './sign.js';
- * percentEncode("a b*c~d/e!'()中"); // 'a%20b%2Ac~d%2Fe%21%27%28%29%E4%B8%AD'
  */
 export function percentEncode(value: string): string {
   let encoded: string;
@@ -88,11 +84,6 @@ function canonicalQuery(params: Record<string, string | null | undefined>): stri
  * before encoding with JavaScript's default (UTF-16 code unit) order, like the
  * official SDKs; for the ASCII-alphanumeric parameter names of STS this is the
  * same as byte order of the encoded names.
- *
- * @example
- * import { rpcCanonicalizedQuery } from './sign.js';
- * rpcCanonicalizedQuery({ Timestamp: '2023-03-13T08:34:30Z', Action: 'DescribeRegions' });
- * // 'Action=DescribeRegions&Timestamp=2023-03-13T08%3A34%3A30Z'
  */
 export function rpcCanonicalizedQuery(params: Record<string, string>): string {
   return canonicalQuery(params);
@@ -104,11 +95,6 @@ export function rpcCanonicalizedQuery(params: Record<string, string>): string {
  * Note the canonicalized query is percent-encoded a second time, so `%3A`
  * becomes `%253A`. `params` must hold every signed parameter (common
  * parameters, query and form-body parameters) except `Signature`.
- *
- * @example
- * import { rpcStringToSign } from './sign.js';
- * rpcStringToSign('GET', { Action: 'DescribeRegions', Timestamp: '2016-02-23T12:46:24Z' });
- * // 'GET&%2F&Action%3DDescribeRegions%26Timestamp%3D2016-02-23T12%253A46%253A24Z'
  */
 export function rpcStringToSign(method: RpcMethod, params: Record<string, string>): string {
   return `${method}&${percentEncode('/')}&${percentEncode(canonicalQuery(params))}`;
@@ -122,19 +108,6 @@ export function rpcStringToSign(method: RpcMethod, params: Record<string, string
  * {@link buildRpcV1Params}); for a POST with a form body they must include the
  * body parameters too. The result is the raw base64 value: percent-encode it
  * (`+`, `/`, `=`) when appending it to the query string.
- *
- * @example
- * import { signRpcV1 } from './sign.js';
- * const signature = await signRpcV1({
- *   method: 'GET',
- *   accessKeySecret: 'testsecret',
- *   params: {
- *     AccessKeyId: 'testid', Action: 'DescribeRegions', Format: 'XML',
- *     SignatureMethod: 'HMAC-SHA1', SignatureNonce: '3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf',
- *     SignatureVersion: '1.0', Timestamp: '2016-02-23T12:46:24Z', Version: '2014-05-26',
- *   },
- * });
- * // signature === 'OLeaidS1JvxuMvnyHOwuJ+uX5qY='
  */
 export async function signRpcV1(input: {
   method: RpcMethod;
@@ -173,21 +146,6 @@ const RPC_COMMON_PARAM_NAMES: ReadonlySet<string> = new Set([
  * - `format` defaults to `'JSON'` (the server default would be XML).
  *
  * Throws a `TypeError` if an operation parameter reuses a common parameter name.
- *
- * @example
- * import { buildRpcV1Params, signRpcV1 } from './sign.js';
- * const params = buildRpcV1Params({
- *   action: 'AssumeRole', version: '2015-04-01', accessKeyId: 'LTAI5tFAKEFAKEFAKE0001',
- *   timestamp: '2025-01-15T08:00:00Z', nonce: '7f1e2d3c4b5a69788796a5b4c3d2e1f0',
- *   params: {
- *     RoleArn: 'acs:ram::123456789012:role/test-role',
- *     RoleSessionName: 'vector-session',
- *     DurationSeconds: '3600',
- *     Policy: undefined, // dropped
- *   },
- * });
- * const signature = await signRpcV1({ method: 'POST', params, accessKeySecret: 'FakeSecret0123456789abcdefABCDE' });
- * // signature === '59koNgw2dP6n0sfXc5kSr27wYAw='
  */
 export function buildRpcV1Params(input: {
   action: string;
@@ -234,15 +192,6 @@ export function buildRpcV1Params(input: {
  *
  * `date` must be UTC `yyyy-MM-ddTHH:mm:ssZ` (within 15 minutes of server time);
  * `nonce` must be unique per request.
- *
- * @example
- * import { buildV3Headers } from './sign.js';
- * buildV3Headers({
- *   host: 'sts.aliyuncs.com', action: 'AssumeRole', version: '2015-04-01',
- *   date: '2025-01-15T08:00:00Z', nonce: '3c8f2a1e5b7d4f6a9e0b1c2d3e4f5a6b',
- * });
- * // { host: 'sts.aliyuncs.com', 'x-acs-action': 'AssumeRole', 'x-acs-version': '2015-04-01',
- * //   'x-acs-date': '2025-01-15T08:00:00Z', 'x-acs-signature-nonce': '3c8f2a1e5b7d4f6a9e0b1c2d3e4f5a6b' }
  */
 export function buildV3Headers(input: {
   host: string;
@@ -307,25 +256,6 @@ function isSignedHeader(lowerName: string): boolean {
  *
  * Headers that this function sets replace input headers of the same name in
  * any case. The HTTP method is upper-cased.
- *
- * @example
- * import { buildV3Headers, signV3 } from './sign.js';
- * const { headers, authorization } = await signV3({
- *   method: 'POST',
- *   pathname: '/',
- *   query: { ImageId: 'win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd', RegionId: 'cn-shanghai' },
- *   headers: buildV3Headers({
- *     host: 'ecs.cn-shanghai.aliyuncs.com', action: 'RunInstances', version: '2014-05-26',
- *     date: '2023-10-26T10:22:32Z', nonce: '3156853299f313e23d1673dc12e1703d',
- *   }),
- *   body: '',
- *   accessKeyId: 'YourAccessKeyId',
- *   accessKeySecret: 'YourAccessKeySecret',
- * });
- * // authorization === 'ACS3-HMAC-SHA256 Credential=YourAccessKeyId,SignedHeaders=host;x-acs-action;'
- * //   + 'x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,'
- * //   + 'Signature=06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0'
- * // headers.Authorization === authorization
  */
 export async function signV3(input: {
   method: string;

@@ -11,24 +11,12 @@ import { clampExpiration } from '../internal/lifetime.js';
  * Below this difference between the server's `Date` header and the local clock, the clocks
  * are taken to agree: the header has a resolution of one second and the answer took some
  * time to arrive, so a smaller "skew" is noise, and `Expiration` is used exactly as stated.
- *
- * @example
- * ```ts
- * import { CLOCK_SKEW_TOLERANCE_MS } from './time.js';
- * CLOCK_SKEW_TOLERANCE_MS; // 2000
- * ```
  */
 export const CLOCK_SKEW_TOLERANCE_MS = 2_000;
 
 /**
  * UTC `yyyy-MM-ddTHH:mm:ssZ` (no milliseconds), the form STS wants for `Timestamp` and
  * `x-acs-date`.
- *
- * @example
- * ```ts
- * import { stsTimestamp } from './time.js';
- * stsTimestamp(Date.UTC(2025, 0, 15, 8, 0, 0, 123)); // '2025-01-15T08:00:00Z'
- * ```
  */
 export function stsTimestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -42,15 +30,6 @@ const ISO_RE =
  * fractional seconds, with `Z` or a `±hh:mm` / `±hhmm` offset; without any zone it is
  * read as UTC (never as local time). Returns ms since the epoch, or `undefined` when the
  * text is not such a date-time or names an impossible date (`2025-02-30`).
- *
- * @example
- * ```ts
- * import { parseStsTime } from './time.js';
- * parseStsTime('2025-01-15T08:00:00Z');          // 1736928000000
- * parseStsTime('2025-01-15T08:00:00.500Z');      // 1736928000500
- * parseStsTime('2025-01-15T16:00:00+08:00');     // 1736928000000
- * parseStsTime('tomorrow');                      // undefined
- * ```
  */
 export function parseStsTime(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
@@ -93,14 +72,6 @@ function utcDate(year: number, month: string, day: number, hour: number, minute:
  * (`Wed, 15 Jan 2025 08:00:00 GMT`), and the obsolete RFC 850 and asctime forms. Anything
  * else (a date without zone, which `Date.parse` would read as local time, or garbage) is
  * `undefined`: no clock correction rather than a wrong one.
- *
- * @example
- * ```ts
- * import { parseHttpDate } from './time.js';
- * parseHttpDate('Wed, 15 Jan 2025 08:00:00 GMT'); // 1736928000000
- * parseHttpDate('2025-01-15 08:00');              // undefined
- * parseHttpDate(null);                            // undefined
- * ```
  */
 export function parseHttpDate(value: string | null | undefined): number | undefined {
   if (typeof value !== 'string' || value.length > 64) return undefined;
@@ -124,13 +95,6 @@ const MAX_AGE_SECONDS = 2_147_483_648;
  * Parses an `Age` header: a non-negative integer of seconds that a cache held the answer.
  * Malformed values (negative, fractional, a list, text) are `undefined`; huge ones are cut
  * to 2^31 s, which still marks any credential in the answer as expired.
- *
- * @example
- * ```ts
- * import { parseAge } from './time.js';
- * parseAge('3000'); // 3000
- * parseAge('-5');   // undefined
- * ```
  */
 export function parseAge(value: string | null | undefined): number | undefined {
   if (typeof value !== 'string') return undefined;
@@ -139,15 +103,7 @@ export function parseAge(value: string | null | undefined): number | undefined {
   return Math.min(Number(text), MAX_AGE_SECONDS);
 }
 
-/**
- * The result of {@link toLocalExpiration}.
- *
- * @example
- * ```ts
- * import type { LocalExpiration } from './time.js';
- * const same: LocalExpiration = { expiresAt: Date.UTC(2025, 0, 15, 9), clockSkewMs: 0 };
- * ```
- */
+/** The result of {@link toLocalExpiration}. */
 export type LocalExpiration = {
   /** The expiration on the local clock (ms since the epoch). */
   expiresAt: number;
@@ -163,15 +119,6 @@ export type LocalExpiration = {
  * answer. Without a server date, or when the clocks agree within
  * {@link CLOCK_SKEW_TOLERANCE_MS}, the stated value is kept. It does not bound the
  * lifetime: see {@link boundedLocalExpiration}.
- *
- * @example
- * ```ts
- * import { toLocalExpiration } from './time.js';
- * // The server's clock is one hour ahead of ours: the credential lives 1 h from now, locally.
- * const local = Date.UTC(2025, 0, 15, 7);
- * toLocalExpiration({ expiration: Date.UTC(2025, 0, 15, 9), serverDate: Date.UTC(2025, 0, 15, 8), localNow: local });
- * // { expiresAt: Date.UTC(2025, 0, 15, 8), clockSkewMs: 3600000 }
- * ```
  */
 export function toLocalExpiration(input: {
   expiration: number;
@@ -188,15 +135,7 @@ export function toLocalExpiration(input: {
   return { expiresAt: localNow + (expiration - serverNow), clockSkewMs: skew };
 }
 
-/**
- * The result of {@link boundedLocalExpiration}.
- *
- * @example
- * ```ts
- * import type { BoundedExpiration } from './time.js';
- * const r: BoundedExpiration = { expiresAt: 0, clockSkewMs: 0, lifetimeMs: 0, clamped: false };
- * ```
- */
+/** The result of {@link boundedLocalExpiration}. */
 export type BoundedExpiration = LocalExpiration & {
   /** The lifetime the answer gave, on the local clock, before the ceiling (ms). */
   lifetimeMs: number;
@@ -209,15 +148,6 @@ export type BoundedExpiration = LocalExpiration & {
  * header says, a credential never lives longer than was asked for (STS `DurationSeconds`)
  * or than 12 h. A cut within {@link CLOCK_SKEW_TOLERANCE_MS} (the header's resolution) is
  * made silently; a larger one sets `clamped`. An expiration already past stays past.
- *
- * @example
- * ```ts
- * import { boundedLocalExpiration } from './time.js';
- * const now = Date.UTC(2025, 0, 15, 8);
- * // A Date header a year old: 8761 h after correction, cut to the 1 h asked for.
- * boundedLocalExpiration({ expiration: now - 8760 * 3600_000 + 3600_000, serverDate: now - 8760 * 3600_000, localNow: now, maxLifetimeMs: 3600_000 }).expiresAt;
- * // now + 3600000
- * ```
  */
 export function boundedLocalExpiration(input: {
   expiration: number;

@@ -67,35 +67,11 @@ export type AssumeRoleWithOidcParams = {
   policy?: string | undefined;
 };
 
-/**
- * Shortest session STS grants, in seconds.
- *
- * @example
- * ```ts
- * import { MIN_DURATION_SECONDS } from './validate.js';
- * MIN_DURATION_SECONDS; // 900
- * ```
- */
+/** Shortest session STS grants, in seconds. */
 export const MIN_DURATION_SECONDS = 900;
-/**
- * Longest session STS grants (a role's MaxSessionDuration is at most this), in seconds.
- *
- * @example
- * ```ts
- * import { MAX_DURATION_SECONDS } from './validate.js';
- * MAX_DURATION_SECONDS; // 43200
- * ```
- */
+/** Longest session STS grants (a role's MaxSessionDuration is at most this), in seconds. */
 export const MAX_DURATION_SECONDS = 43200;
-/**
- * Longest session policy, in characters.
- *
- * @example
- * ```ts
- * import { MAX_POLICY_LENGTH } from './validate.js';
- * MAX_POLICY_LENGTH; // 2048
- * ```
- */
+/** Longest session policy, in characters. */
 export const MAX_POLICY_LENGTH = 2048;
 
 const ROLE_ARN_RE = /^acs:ram::\d+:[Rr][Oo][Ll][Ee]\/[\w.-]{1,64}$/;
@@ -128,13 +104,6 @@ function hasControlCharacter(value: string): boolean {
 /**
  * True when `value` is not well-formed UTF-16 (has a lone surrogate): it has no UTF-8
  * form, so it can be neither signed nor sent.
- *
- * @example
- * ```ts
- * import { hasLoneSurrogate } from './validate.js';
- * hasLoneSurrogate('a\ud800'); // true
- * hasLoneSurrogate('中😀');     // false
- * ```
  */
 export function hasLoneSurrogate(value: string): boolean {
   return LONE_SURROGATE_RE.test(value);
@@ -153,12 +122,6 @@ function requireString(field: string, value: unknown): string {
  * character (they would be signed wrongly or refused by fetch with a message that quotes
  * them). The values never appear in the error; its `field` names the culprit
  * (`source.accessKeyId`, `source.accessKeySecret`, `source.securityToken`).
- *
- * @example
- * ```ts
- * import { validateSourceCredentials } from './validate.js';
- * validateSourceCredentials({ accessKeyId: 'LTAI5t', accessKeySecret: 's\n' }); // throws ConfigError, field 'source.accessKeySecret'
- * ```
  */
 export function validateSourceCredentials(source: unknown): void {
   if (!isObject(source)) {
@@ -189,13 +152,6 @@ export function validateSourceCredentials(source: unknown): void {
 /**
  * Checks a role ARN: `acs:ram::<account id digits>:role/<name>` where the name is 1–64
  * characters of letters, digits and `. - _` (the word `role` in any case).
- *
- * @example
- * ```ts
- * import { validateRoleArn } from './validate.js';
- * validateRoleArn('acs:ram::123456789012:role/reader'); // ok
- * validateRoleArn('reader');                            // throws ConfigError, field 'roleArn'
- * ```
  */
 export function validateRoleArn(roleArn: unknown, field = 'roleArn'): void {
   const value = requireString(field, roleArn);
@@ -208,16 +164,7 @@ export function validateRoleArn(roleArn: unknown, field = 'roleArn'): void {
   }
 }
 
-/**
- * Checks a RoleSessionName: 2–64 characters of letters, digits and `. @ - _`.
- *
- * @example
- * ```ts
- * import { validateRoleSessionName } from './validate.js';
- * validateRoleSessionName('alice@example.com'); // ok
- * validateRoleSessionName('a');                 // throws ConfigError, field 'roleSessionName'
- * ```
- */
+/** Checks a RoleSessionName: 2–64 characters of letters, digits and `. @ - _`. */
 export function validateRoleSessionName(name: unknown, field = 'roleSessionName'): void {
   const value = requireString(field, name);
   if (!SESSION_NAME_RE.test(value)) {
@@ -228,13 +175,6 @@ export function validateRoleSessionName(name: unknown, field = 'roleSessionName'
 /**
  * Checks DurationSeconds: an integer from 900 to 43200 (the server also caps it at the
  * role's MaxSessionDuration, which the client cannot know).
- *
- * @example
- * ```ts
- * import { validateDurationSeconds } from './validate.js';
- * validateDurationSeconds(3600); // ok
- * validateDurationSeconds(60);   // throws ConfigError, field 'durationSeconds'
- * ```
  */
 export function validateDurationSeconds(seconds: unknown, field = 'durationSeconds'): void {
   if (typeof seconds !== 'number' || !Number.isInteger(seconds)) {
@@ -252,13 +192,6 @@ export function validateDurationSeconds(seconds: unknown, field = 'durationSecon
 /**
  * Checks a session policy: 1–2048 characters of JSON whose top level is an object. The
  * policy itself never appears in the error.
- *
- * @example
- * ```ts
- * import { validatePolicy } from './validate.js';
- * validatePolicy('{"Version":"1","Statement":[{"Effect":"Allow","Action":"oss:Get*","Resource":"*"}]}'); // ok
- * validatePolicy('{not json');  // throws ConfigError, field 'policy'
- * ```
  */
 export function validatePolicy(policy: unknown, field = 'policy'): void {
   const value = requireString(field, policy);
@@ -279,13 +212,6 @@ export function validatePolicy(policy: unknown, field = 'policy'): void {
 /**
  * Checks an ExternalId: 2–1224 characters of letters, digits and `+ = , . @ : / - _`.
  * The value never appears in the error.
- *
- * @example
- * ```ts
- * import { validateExternalId } from './validate.js';
- * validateExternalId('abcd1234'); // ok
- * validateExternalId('x');        // throws ConfigError, field 'externalId'
- * ```
  */
 export function validateExternalId(externalId: unknown, field = 'externalId'): void {
   const value = requireString(field, externalId);
@@ -297,13 +223,6 @@ export function validateExternalId(externalId: unknown, field = 'externalId'): v
 /**
  * Checks a SourceIdentity: 2–64 characters of letters, digits and `+ = , . @ - _`, not
  * starting with `acs:`, `aliyun:` or `alibabacloud:`. The value never appears in the error.
- *
- * @example
- * ```ts
- * import { validateSourceIdentity } from './validate.js';
- * validateSourceIdentity('alice'); // ok
- * validateSourceIdentity('acs:x'); // throws ConfigError, field 'sourceIdentity'
- * ```
  */
 export function validateSourceIdentity(sourceIdentity: unknown, field = 'sourceIdentity'): void {
   const value = requireString(field, sourceIdentity);
@@ -315,15 +234,7 @@ export function validateSourceIdentity(sourceIdentity: unknown, field = 'sourceI
   }
 }
 
-/**
- * Checks an OIDC provider ARN: `acs:ram::<account id digits>:oidc-provider/<name>`.
- *
- * @example
- * ```ts
- * import { validateOidcProviderArn } from './validate.js';
- * validateOidcProviderArn('acs:ram::123456789012:oidc-provider/ack-rrsa-c123'); // ok
- * ```
- */
+/** Checks an OIDC provider ARN: `acs:ram::<account id digits>:oidc-provider/<name>`. */
 export function validateOidcProviderArn(arn: unknown, field = 'oidcProviderArn'): void {
   const value = requireString(field, arn);
   if (!OIDC_PROVIDER_ARN_RE.test(value)) {
@@ -337,13 +248,6 @@ export function validateOidcProviderArn(arn: unknown, field = 'oidcProviderArn')
 /**
  * Checks an OIDC token: a non-blank string of 4–20000 characters (the raw JWT, not
  * Base64-encoded again). The token never appears in the error.
- *
- * @example
- * ```ts
- * import { validateOidcToken } from './validate.js';
- * validateOidcToken('eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln'); // ok
- * validateOidcToken('');  // throws ConfigError, field 'oidcToken'
- * ```
  */
 export function validateOidcToken(token: unknown, field = 'oidcToken'): void {
   const value = requireString(field, token);

@@ -9,34 +9,14 @@ import { signJwt } from './oidc.js';
 import { DEFAULT_AUDIENCE, DEFAULT_OIDC_PROVIDER, type ResolvedOptions } from './options.js';
 import type { EmulatorOidcProvider, EmulatorRole, EmulatorUser, MintOidcTokenOptions, Policy } from './types.js';
 
-/**
- * A RAM user and its AccessKey.
- *
- * @example
- * const u: UserState = { user: { name: 'a', accessKeyId: 'LTAI', accessKeySecret: 's' }, id: '1000', revoked: false };
- */
+/** A RAM user and its AccessKey. */
 export type UserState = { user: EmulatorUser; id: string; revoked: boolean };
-/**
- * A RAM role with its id, ARN and effective max session duration.
- *
- * @example
- * const r: RoleState = { role: { name: 'r' }, id: '300', arn: 'acs:ram::1:role/r', maxSessionDuration: 3600 };
- */
+/** A RAM role with its id, ARN and effective max session duration. */
 export type RoleState = { role: EmulatorRole; id: string; arn: string; maxSessionDuration: number };
-/**
- * An OIDC provider with its issuer, accepted audiences and ARN.
- *
- * @example
- * const p: ProviderState = { provider: { name: 'p' }, issuer: 'https://x', clientIds: ['sts.aliyuncs.com'], arn: 'acs:ram::1:oidc-provider/p' };
- */
+/** An OIDC provider with its issuer, accepted audiences and ARN. */
 export type ProviderState = { provider: EmulatorOidcProvider; issuer: string; clientIds: string[]; arn: string };
 
-/**
- * Issued STS credentials and what they stand for.
- *
- * @example
- * session.role.role.name; // 'iot-reader'
- */
+/** Issued STS credentials and what they stand for. */
 export type Session = {
   accessKeyId: string;
   accessKeySecret: string;
@@ -52,21 +32,10 @@ export type Session = {
   revoked: boolean;
 };
 
-/**
- * An authenticated caller: a RAM user, or an STS session.
- *
- * @example
- * const who = caller.kind === 'user' ? caller.state.user.name : caller.session.sessionName;
- */
+/** An authenticated caller: a RAM user, or an STS session. */
 export type Caller = { kind: 'user'; state: UserState } | { kind: 'session'; session: Session };
 
-/**
- * The account: lookups, issuing and revoking.
- *
- * @example
- * const account = createAccount(resolveOptions({ roles: [{ name: 'r' }] }));
- * account.roleArn('r'); // 'acs:ram::1234567890123456:role/r'
- */
+/** The account: lookups, issuing and revoking. */
 export type Account = {
   readonly accountId: string;
   readonly usersByKey: ReadonlyMap<string, UserState>;
@@ -88,30 +57,15 @@ export type Account = {
   mintOidcToken(mint: MintOidcTokenOptions, now: number): string;
 };
 
-/**
- * The optional parts of a new session.
- *
- * @example
- * const extra: SessionExtra = { sessionPolicy: undefined, originUser: 'alice', sourceIdentity: undefined };
- */
+/** The optional parts of a new session. */
 export type SessionExtra = { sessionPolicy?: Policy | undefined; originUser?: string | undefined; sourceIdentity?: string | undefined };
 
-/**
- * Whether two RAM names are the same (RAM names are case-insensitive).
- *
- * @example
- * sameName('Alice', 'alice'); // true
- */
+/** Whether two RAM names are the same (RAM names are case-insensitive). */
 export function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
-/**
- * UTC `yyyy-MM-ddTHH:mm:ssZ` of epoch ms (no milliseconds), as STS writes times.
- *
- * @example
- * isoSeconds(0); // '1970-01-01T00:00:00Z'
- */
+/** UTC `yyyy-MM-ddTHH:mm:ssZ` of epoch ms (no milliseconds), as STS writes times. */
 export function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -129,12 +83,7 @@ function randomBase58(length: number): string {
   return out;
 }
 
-/**
- * Builds the account from resolved options.
- *
- * @example
- * const account = createAccount(resolveOptions(options));
- */
+/** Builds the account from resolved options. */
 export function createAccount(resolved: ResolvedOptions): Account {
   const { options, accountId, timeScale } = resolved;
   const oidcKey = randomBytes(32);

@@ -20,12 +20,7 @@ import {
   v3StringToSign,
 } from './verify.js';
 
-/**
- * A problem with the request's signature fields, before any key is looked up.
- *
- * @example
- * const p: SignatureFormatProblem = { code: 'MissingSignatureNonce', message: 'SignatureNonce is mandatory for this action.' };
- */
+/** A problem with the request's signature fields, before any key is looked up. */
 export type SignatureFormatProblem = { code: string; message: string };
 
 const V3_REQUIRED_HEADERS = ['host', 'x-acs-action', 'x-acs-version', 'x-acs-date', 'x-acs-signature-nonce', 'x-acs-content-sha256'];
@@ -33,9 +28,6 @@ const V3_REQUIRED_HEADERS = ['host', 'x-acs-action', 'x-acs-version', 'x-acs-dat
 /**
  * Checks the presence and form of the signature fields of a signed request. Returns the
  * first problem, or undefined.
- *
- * @example
- * signatureFormatProblem(parsed); // { code: 'MissingSignatureNonce', ... } | undefined
  */
 export function signatureFormatProblem(parsed: ParsedRequest): SignatureFormatProblem | undefined {
   const missing = (name: string): SignatureFormatProblem => ({
@@ -88,19 +80,12 @@ export function signatureFormatProblem(parsed: ParsedRequest): SignatureFormatPr
 /**
  * Result of a signature check; on failure, the server's string to sign (the service quotes
  * it in `SignatureDoesNotMatch`).
- *
- * @example
- * const check: SignatureCheck = verifyV1(parsed, secret);
- * if (!check.ok) console.log(check.stringToSign);
  */
 export type SignatureCheck = { ok: true } | { ok: false; stringToSign: string };
 
 /**
  * Recomputes the V1 (HMAC-SHA1) signature over every parameter but `Signature` (query and
  * form body) and compares it with the one sent.
- *
- * @example
- * verifyV1(parsed, 'secret'); // { ok: true } | { ok: false, stringToSign }
  */
 export function verifyV1(parsed: ParsedRequest, secret: string): SignatureCheck {
   const { Signature: given = '', ...signed } = parsed.params;
@@ -113,9 +98,6 @@ export function verifyV1(parsed: ParsedRequest, secret: string): SignatureCheck 
  * Recomputes the V3 (ACS3-HMAC-SHA256) signature from the method, raw path, decoded query,
  * the headers named in `SignedHeaders` and the hash of the body bytes received, and compares
  * it with the one sent; `x-acs-content-sha256` must also be that hash.
- *
- * @example
- * verifyV3(parsed, 'secret'); // { ok: true } | { ok: false, stringToSign }
  */
 export function verifyV3(parsed: ParsedRequest, secret: string): SignatureCheck {
   const auth = parsed.authorization!;
@@ -138,10 +120,6 @@ export function verifyV3(parsed: ParsedRequest, secret: string): SignatureCheck 
 /**
  * Authentication bound to one account: the timestamp check (also used alone by anonymous
  * actions) and the full check of a signed request.
- *
- * @example
- * const auth = createAuthenticator(account, resolved.maxSkewMs);
- * const caller = auth.authenticate(parsed, clock());
  */
 export type Authenticator = {
   /** `InvalidTimeStamp.Format` / `.Expired` unless the request time is within the skew. */
@@ -150,12 +128,7 @@ export type Authenticator = {
   authenticate(parsed: ParsedRequest, now: number): Caller;
 };
 
-/**
- * Creates the {@link Authenticator} of `account`, accepting request times within `maxSkewMs`.
- *
- * @example
- * createAuthenticator(account, 900_000);
- */
+/** Creates the {@link Authenticator} of `account`, accepting request times within `maxSkewMs`. */
 export function createAuthenticator(account: Account, maxSkewMs: number): Authenticator {
   // Nonce of each accepted request, by `accessKeyId\nnonce`, with its arrival time; oldest first.
   const nonces = new Map<string, number>();

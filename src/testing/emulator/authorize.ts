@@ -13,9 +13,6 @@ import type { EmulatorRole, Policy } from './types.js';
  * The caller's policy layers, every one of which must allow an action (see `evaluate`):
  * a user's own policies; a session's role policies and its session policy. An omitted
  * `policies` adds no layer (everything allowed).
- *
- * @example
- * evaluate(policyLayers(caller), 'iot:QueryProductList', undefined); // 'Allow'
  */
 export function policyLayers(caller: Caller): Policy[][] {
   if (caller.kind === 'user') return caller.state.user.policies ? [caller.state.user.policies] : [];
@@ -40,12 +37,7 @@ function blamedPolicyType(caller: Caller, action: string): string {
   return 'AccountLevelIdentityBasedPolicy';
 }
 
-/**
- * The `AccessDeniedDetail` body field of a refusal.
- *
- * @example
- * accessDeniedDetail(caller, 'iot:DeleteProduct', 'ImplicitDeny', '1234567890123456');
- */
+/** The `AccessDeniedDetail` body field of a refusal. */
 export function accessDeniedDetail(caller: Caller, action: string, decision: PolicyDecision, accountId: string): Record<string, unknown> {
   const p = principal(caller);
   return {
@@ -63,9 +55,6 @@ export function accessDeniedDetail(caller: Caller, action: string, decision: Pol
 /**
  * Throws `code` (403) with an `AccessDeniedDetail` unless the caller's policies allow `action`
  * on `resource` (undefined: resources not modelled).
- *
- * @example
- * authorize(caller, 'sts:AssumeRole', role.arn, account.accountId, 'NoPermission', 'You are not authorized...');
  */
 export function authorize(
   caller: Caller,
@@ -82,9 +71,6 @@ export function authorize(
 /**
  * Whether the role's trust policy admits the caller: a trusted user (or `'*'`), a session of a
  * trusted role, or a session whose chain starts with a trusted user.
- *
- * @example
- * isTrusted({ name: 'r', trustedUsers: ['alice'] }, caller);
  */
 export function isTrusted(role: EmulatorRole, caller: Caller): boolean {
   const trustsUser = (name: string | undefined) =>

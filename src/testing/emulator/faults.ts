@@ -8,20 +8,10 @@ import type { ServerResponse } from 'node:http';
 import { ApiError, HTML_PAGE, codeForStatus, messageForCode } from './respond.js';
 import type { EmulatorFault, EmulatorRequestRecord } from './types.js';
 
-/**
- * Sends an answer and records its status and code.
- *
- * @example
- * reply(200, 'application/json;charset=utf-8', '{}', undefined);
- */
+/** Sends an answer and records its status and code. */
 export type Reply = (status: number, contentType: string, text: string, code: string | undefined) => void;
 
-/**
- * How one request is answered, for {@link FaultQueue.apply}.
- *
- * @example
- * const target: FaultTarget = { record, res, requestId, reply, replyError };
- */
+/** How one request is answered, for {@link FaultQueue.apply}. */
 export type FaultTarget = {
   record: EmulatorRequestRecord;
   res: ServerResponse;
@@ -31,14 +21,7 @@ export type FaultTarget = {
   replyError: (error: ApiError) => void;
 };
 
-/**
- * The queue of injected faults and the timers of their latencies.
- *
- * @example
- * const faults = createFaultQueue(() => closed);
- * faults.inject({ action: 'AssumeRole', status: 503 });
- * if (await faults.apply('AssumeRole', target)) return;
- */
+/** The queue of injected faults and the timers of their latencies. */
 export type FaultQueue = {
   /** Queues a fault (validated as `Emulator.inject` documents). */
   inject(fault: EmulatorFault): void;
@@ -59,9 +42,6 @@ type Delay = { timer: ReturnType<typeof setTimeout>; resolve: () => void };
 /**
  * Creates an empty {@link FaultQueue}; `isClosed` tells whether the emulator closed while a
  * latency ran (the request is then dropped).
- *
- * @example
- * const faults = createFaultQueue(() => closed);
  */
 export function createFaultQueue(isClosed: () => boolean): FaultQueue {
   const faults: QueuedFault[] = [];

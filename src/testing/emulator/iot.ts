@@ -7,20 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { EmulatorProduct } from './types.js';
 
-/**
- * IoT Platform API version.
- *
- * @example
- * parsed.version === IOT_VERSION; // '2018-01-20'
- */
+/** IoT Platform API version. */
 export const IOT_VERSION = '2018-01-20';
 
-/**
- * Products served when the options give none.
- *
- * @example
- * DEFAULT_PRODUCTS.map((p) => p.productKey); // ['a1EmuLamp01', 'a1EmuGate01']
- */
+/** Products served when the options give none. */
 export const DEFAULT_PRODUCTS: readonly EmulatorProduct[] = Object.freeze([
   { productKey: 'a1EmuLamp01', productName: 'Emulated lamp', nodeType: 0, dataFormat: 1, deviceCount: 3 },
   { productKey: 'a1EmuGate01', productName: 'Emulated gateway', nodeType: 1, dataFormat: 1, deviceCount: 1 },
@@ -40,9 +30,6 @@ function positiveInt(value: string | undefined, fallback: number, max: number): 
 /**
  * The body of a product API success, by action: QueryProductList and QueryDeviceDetail are
  * modelled; every other action answers `{ RequestId, Success: true }`.
- *
- * @example
- * iotBody('QueryProductList', { CurrentPage: '1', PageSize: '10' }, DEFAULT_PRODUCTS, 'REQ-1');
  */
 export function iotBody(
   action: string,

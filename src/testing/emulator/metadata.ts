@@ -9,40 +9,15 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EmulatorCredentialsUriOptions, EmulatorEcsOptions, MetadataTokenState } from './types.js';
 
-/**
- * Path of the IMDSv2 token endpoint (`PUT`).
- *
- * @example
- * METADATA_TOKEN_PATH; // '/latest/api/token'
- */
+/** Path of the IMDSv2 token endpoint (`PUT`). */
 export const METADATA_TOKEN_PATH = '/latest/api/token';
-/**
- * Path of the role listing; the credentials of a role are at this path plus its name.
- *
- * @example
- * `${METADATA_CREDENTIALS_PATH}my-role`; // '/latest/meta-data/ram/security-credentials/my-role'
- */
+/** Path of the role listing; the credentials of a role are at this path plus its name. */
 export const METADATA_CREDENTIALS_PATH = '/latest/meta-data/ram/security-credentials/';
-/**
- * Default path of the credentials-URI endpoint.
- *
- * @example
- * DEFAULT_CREDENTIALS_URI_PATH; // '/credentials-uri'
- */
+/** Default path of the credentials-URI endpoint. */
 export const DEFAULT_CREDENTIALS_URI_PATH = '/credentials-uri';
-/**
- * Header that asks for an IMDSv2 token and gives its TTL in seconds (1..21600).
- *
- * @example
- * headers[TOKEN_TTL_HEADER]; // '21600'
- */
+/** Header that asks for an IMDSv2 token and gives its TTL in seconds (1..21600). */
 export const TOKEN_TTL_HEADER = 'x-aliyun-ecs-metadata-token-ttl-seconds';
-/**
- * Header that carries the IMDSv2 token on data requests.
- *
- * @example
- * headers[TOKEN_HEADER]; // 'AQAEA...'
- */
+/** Header that carries the IMDSv2 token on data requests. */
 export const TOKEN_HEADER = 'x-aliyun-ecs-metadata-token';
 
 /** Default lifetime of ECS instance-role credentials (6 h, as on ECS). */
@@ -54,12 +29,7 @@ const MAX_TOKEN_TTL = 21_600;
 /** The session name of issued instance credentials, like ECS's (an instance id). */
 const INSTANCE_ID = 'i-emulator0000000000';
 
-/**
- * What a request to a vending endpoint is, for the request log, `callCount` and faults.
- *
- * @example
- * const route: VendingRoute = { action: 'MetadataCredentials', kind: 'metadata', roleName: 'ecs-role' };
- */
+/** What a request to a vending endpoint is, for the request log, `callCount` and faults. */
 export type VendingRoute = {
   /** `MetadataToken`, `MetadataRole`, `MetadataCredentials`, `Metadata` (other IMDS paths) or `CredentialsUri`. */
   action: string;
@@ -68,12 +38,7 @@ export type VendingRoute = {
   roleName?: string;
 };
 
-/**
- * An answer of a vending endpoint.
- *
- * @example
- * const a: VendingAnswer = { status: 404, contentType: 'text/html', text: '<html>…', code: 'NotFound' };
- */
+/** An answer of a vending endpoint. */
 export type VendingAnswer = {
   status: number;
   contentType: string;
@@ -82,12 +47,7 @@ export type VendingAnswer = {
   code: string | undefined;
 };
 
-/**
- * Credentials issued by the emulator for a vending endpoint.
- *
- * @example
- * const c: IssuedCredentials = { accessKeyId: 'STS.x', accessKeySecret: 's', securityToken: 't', expiresAt: 0, issuedAt: 0 };
- */
+/** Credentials issued by the emulator for a vending endpoint. */
 export type IssuedCredentials = {
   accessKeyId: string;
   accessKeySecret: string;
@@ -97,12 +57,7 @@ export type IssuedCredentials = {
   issuedAt: number;
 };
 
-/**
- * What the vending service needs from the emulator.
- *
- * @example
- * const deps: VendingDeps = { ecs: { roleName: 'r' }, credentialsUri: undefined, timeScale: 1, issue };
- */
+/** What the vending service needs from the emulator. */
 export type VendingDeps = {
   ecs: EmulatorEcsOptions | undefined;
   credentialsUri: EmulatorCredentialsUriOptions | undefined;
@@ -114,10 +69,6 @@ export type VendingDeps = {
 /**
  * Classifies a request: a vending route, or undefined for the OpenAPI (RPC) endpoints.
  * IMDS paths are everything under `/latest/`; the credentials URI is an exact path.
- *
- * @example
- * routeVending('/latest/api/token', '/credentials-uri'); // { action: 'MetadataToken', kind: 'metadata' }
- * routeVending('/?Action=AssumeRole', '/credentials-uri'); // undefined
  */
 export function routeVending(rawUrl: string, credentialsUriPath: string): VendingRoute | undefined {
   const q = rawUrl.indexOf('?');
@@ -153,12 +104,7 @@ const STATUS_TEXT: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/**
- * An nginx-style HTML error page, as the metadata service answers errors.
- *
- * @example
- * statusPage(404); // '<html><head><title>404 Not Found</title>…'
- */
+/** An nginx-style HTML error page, as the metadata service answers errors. */
 export function statusPage(status: number): string {
   const title = `${status} ${STATUS_TEXT[status] ?? 'Error'}`;
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
@@ -177,9 +123,6 @@ function isoSeconds(ms: number): string {
 /**
  * The answer to an injected error fault on a vending route: an HTML page for IMDS, a JSON
  * `{Code, Message}` for the credentials URI.
- *
- * @example
- * faultAnswer({ action: 'MetadataToken', kind: 'metadata' }, 403, 'Forbidden', 'no'); // { status: 403, contentType: 'text/html…' }
  */
 export function faultAnswer(route: VendingRoute, status: number, code: string, message: string): VendingAnswer {
   if (route.kind === 'uri') {
@@ -188,12 +131,7 @@ export function faultAnswer(route: VendingRoute, status: number, code: string, m
   return { status, contentType: 'text/html', text: statusPage(status), code };
 }
 
-/**
- * Validates the `ecs` and `credentialsUri` options; returns a problem description or undefined.
- *
- * @example
- * vendingOptionsProblem({ roleName: 'r', rotateBeforeSeconds: -1 }, undefined); // 'ecs.rotateBeforeSeconds must be ...'
- */
+/** Validates the `ecs` and `credentialsUri` options; returns a problem description or undefined. */
 export function vendingOptionsProblem(
   ecs: EmulatorEcsOptions | undefined,
   uri: EmulatorCredentialsUriOptions | undefined,
@@ -227,10 +165,6 @@ export function vendingOptionsProblem(
 /**
  * The state behind the vending endpoints: IMDSv2 tokens, the instance role's current
  * credentials and their rotation.
- *
- * @example
- * const vending = createVendingService(deps);
- * vending.answer({ action: 'MetadataToken', kind: 'metadata' }, 'PUT', { [TOKEN_TTL_HEADER]: '60' }, Date.now());
  */
 export function createVendingService(deps: VendingDeps): {
   answer(route: VendingRoute, method: string, headers: IncomingHttpHeaders, now: number): VendingAnswer;

@@ -5,12 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-/**
- * Claims the emulator writes and reads.
- *
- * @example
- * const claims: OidcClaims = { iss: 'https://oidc.emulator.invalid/p', sub: 'sa', aud: 'sts.aliyuncs.com', iat: 1e9, exp: 2e9 };
- */
+/** Claims the emulator writes and reads. */
 export type OidcClaims = {
   iss: string;
   sub: string;
@@ -24,12 +19,7 @@ function b64url(data: string | Buffer): string {
   return Buffer.from(data).toString('base64url');
 }
 
-/**
- * Signs claims into `header.payload.signature` (base64url, HS256).
- *
- * @example
- * signJwt({ iss: 'https://x', sub: 's', aud: 'sts.aliyuncs.com', exp: 2e9, iat: 1e9 }, key);
- */
+/** Signs claims into `header.payload.signature` (base64url, HS256). */
 export function signJwt(claims: OidcClaims, key: Buffer): string {
   const header = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: 'alicred-emulator' }));
   const payload = b64url(JSON.stringify(claims));
@@ -37,23 +27,12 @@ export function signJwt(claims: OidcClaims, key: Buffer): string {
   return `${header}.${payload}.${signature}`;
 }
 
-/**
- * Why a token was rejected, or its claims.
- *
- * @example
- * const check: JwtCheck = verifyJwt('a.b.c', key); // { ok: false, reason: 'Invalid', ... }
- */
+/** Why a token was rejected, or its claims. */
 export type JwtCheck =
   | { ok: true; claims: OidcClaims }
   | { ok: false; reason: 'Invalid' | 'InvalidSignature'; detail: string };
 
-/**
- * Decodes a JWT and checks its HS256 signature against `key` (not expiry, issuer or audience).
- *
- * @example
- * const check = verifyJwt(token, key);
- * if (check.ok) check.claims.sub;
- */
+/** Decodes a JWT and checks its HS256 signature against `key` (not expiry, issuer or audience). */
 export function verifyJwt(token: string, key: Buffer): JwtCheck {
   const parts = token.split('.');
   if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p))) {

@@ -8,35 +8,14 @@ import { vendingOptionsProblem } from './metadata.js';
 import { policyGrammarError } from './policy.js';
 import type { EmulatorOptions, EmulatorProduct, Policy } from './types.js';
 
-/**
- * Account id of every ARN when `accountId` is not given.
- *
- * @example
- * DEFAULT_ACCOUNT_ID; // '1234567890123456'
- */
+/** Account id of every ARN when `accountId` is not given. */
 export const DEFAULT_ACCOUNT_ID = '1234567890123456';
-/**
- * The one OIDC provider that exists when `oidcProviders` is omitted.
- *
- * @example
- * DEFAULT_OIDC_PROVIDER; // 'emulator-oidc'
- */
+/** The one OIDC provider that exists when `oidcProviders` is omitted. */
 export const DEFAULT_OIDC_PROVIDER = 'emulator-oidc';
-/**
- * Default client id (audience) of an OIDC provider.
- *
- * @example
- * DEFAULT_AUDIENCE; // 'sts.aliyuncs.com'
- */
+/** Default client id (audience) of an OIDC provider. */
 export const DEFAULT_AUDIENCE = 'sts.aliyuncs.com';
 
-/**
- * Options with their defaults applied.
- *
- * @example
- * const r: ResolvedOptions = resolveOptions({});
- * r.maxSkewMs; // 900000
- */
+/** Options with their defaults applied. */
 export type ResolvedOptions = {
   options: EmulatorOptions;
   accountId: string;
@@ -51,9 +30,6 @@ export type ResolvedOptions = {
  * Throws a `TypeError` (`startEmulator: ...`) for the first inconsistency in `options`:
  * malformed ids, duplicate names or keys, trust in unknown principals, bad policies,
  * durations or vending options.
- *
- * @example
- * validateOptions({ timeScale: 0 }); // TypeError: startEmulator: timeScale must be a finite number >= 1
  */
 export function validateOptions(options: EmulatorOptions): void {
   const err = (message: string): never => {
@@ -107,12 +83,7 @@ export function validateOptions(options: EmulatorOptions): void {
   if (vendingProblem !== undefined) err(vendingProblem);
 }
 
-/**
- * Validates `options` (see {@link validateOptions}) and applies the defaults.
- *
- * @example
- * resolveOptions({ timeScale: 60 }).accountId; // '1234567890123456'
- */
+/** Validates `options` (see {@link validateOptions}) and applies the defaults. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
   validateOptions(options);
   return {

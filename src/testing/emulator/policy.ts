@@ -5,22 +5,12 @@
  */
 import type { Policy, PolicyStatement } from './types.js';
 
-/**
- * Result of evaluating a set of policy layers.
- *
- * @example
- * const d: PolicyDecision = evaluate([], 'iot:QueryProductList', undefined); // 'Allow'
- */
+/** Result of evaluating a set of policy layers. */
 export type PolicyDecision = 'Allow' | 'ExplicitDeny' | 'ImplicitDeny';
 
 const globCache = new Map<string, RegExp>();
 
-/**
- * Case-insensitive glob match: `*` matches any run of characters, `?` one character.
- *
- * @example
- * globMatch('iot:Query*', 'iot:QueryProductList'); // true
- */
+/** Case-insensitive glob match: `*` matches any run of characters, `?` one character. */
 export function globMatch(pattern: string, value: string): boolean {
   let re = globCache.get(pattern);
   if (re === undefined) {
@@ -54,9 +44,6 @@ function statementApplies(statement: PolicyStatement, action: string, resource: 
  * of policies. Each layer is a set of policies (e.g. the role's, then the session policy);
  * the request is allowed only when every layer allows it and no layer denies it. Zero
  * layers allow everything.
- *
- * @example
- * evaluate([[{ Statement: [{ Effect: 'Allow', Action: 'iot:*' }] }]], 'iot:QueryProductList', undefined); // 'Allow'
  */
 export function evaluate(layers: readonly (readonly Policy[])[], action: string, resource: string | undefined): PolicyDecision {
   let allowedEverywhere = true;
@@ -81,12 +68,7 @@ function isStringOrStringList(value: unknown, allowEmpty: boolean): value is str
   );
 }
 
-/**
- * Grammar check of a policy document (already parsed). Returns a reason when it is invalid.
- *
- * @example
- * policyGrammarError({ Statement: [] }); // 'Statement must be a non-empty array'
- */
+/** Grammar check of a policy document (already parsed). Returns a reason when it is invalid. */
 export function policyGrammarError(document: unknown): string | undefined {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return 'the policy must be a JSON object';
   const doc = document as Record<string, unknown>;
@@ -105,13 +87,7 @@ export function policyGrammarError(document: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * Parses and checks a session policy (the `Policy` request parameter).
- *
- * @example
- * parseSessionPolicy('{"Statement":[{"Effect":"Allow","Action":"iot:*"}]}'); // { policy: {...} }
- * parseSessionPolicy('{'); // { error: 'not valid JSON' }
- */
+/** Parses and checks a session policy (the `Policy` request parameter). */
 export function parseSessionPolicy(text: string): { policy: Policy } | { error: string } {
   let parsed: unknown;
   try {

@@ -7,12 +7,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { SignatureVersion } from './types.js';
 
-/**
- * The parts of a V3 `Authorization` header.
- *
- * @example
- * const auth: V3Authorization = { algorithm: 'ACS3-HMAC-SHA256', credential: 'id', signedHeaders: ['host'], signature: 'ab' };
- */
+/** The parts of a V3 `Authorization` header. */
 export type V3Authorization = {
   algorithm: string;
   credential: string;
@@ -20,12 +15,7 @@ export type V3Authorization = {
   signature: string;
 };
 
-/**
- * An incoming request, decoded once (see {@link parseRequest}).
- *
- * @example
- * const { action, version, signatureVersion } = parseRequest('GET', '/?Action=X&Version=1', {}, Buffer.alloc(0));
- */
+/** An incoming request, decoded once (see {@link parseRequest}). */
 export type ParsedRequest = {
   method: string;
   /** Path as sent, without the query (`/`). */
@@ -54,12 +44,7 @@ export type ParsedRequest = {
   timestamp: string | undefined;
 };
 
-/**
- * One header as a single string (repeated values joined with `,`), or undefined.
- *
- * @example
- * header(req.headers, 'x-acs-date'); // '2025-01-15T08:00:00Z'
- */
+/** One header as a single string (repeated values joined with `,`), or undefined. */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   if (value === undefined) return undefined;
@@ -84,12 +69,7 @@ function valuesByName(headers: IncomingHttpHeaders, distinct: Record<string, str
   return out;
 }
 
-/**
- * Parses `ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=a;b,Signature=hex`.
- *
- * @example
- * parseV3Authorization('ACS3-HMAC-SHA256 Credential=id,SignedHeaders=host;x-acs-date,Signature=ab');
- */
+/** Parses `ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=a;b,Signature=hex`. */
 export function parseV3Authorization(value: string): V3Authorization | undefined {
   const space = value.indexOf(' ');
   if (space <= 0) return undefined;
@@ -114,9 +94,6 @@ export function parseV3Authorization(value: string): V3Authorization | undefined
  * Decodes a request: parameters, signature version, action, version and caller.
  * `distinctHeaders` (Node's `req.headersDistinct`) keeps repeated headers apart for the V3
  * canonical headers; without it each header counts as one value.
- *
- * @example
- * const parsed = parseRequest('POST', '/?Action=AssumeRole', req.headers, body, req.headersDistinct);
  */
 export function parseRequest(
   method: string,

@@ -6,12 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-/**
- * An API error the emulator answers with.
- *
- * @example
- * throw new ApiError(404, 'EntityNotExist.Role', 'The specified Role not exists .');
- */
+/** An API error the emulator answers with. */
 export class ApiError extends Error {
   override name = 'ApiError';
   constructor(
@@ -25,40 +20,20 @@ export class ApiError extends Error {
   }
 }
 
-/**
- * Throws an {@link ApiError}: the request ends with this error answer.
- *
- * @example
- * fail(404, 'EntityNotExist.Role', 'The specified Role not exists .');
- */
+/** Throws an {@link ApiError}: the request ends with this error answer. */
 export function fail(status: number, code: string, message: string, extra?: Record<string, unknown>): never {
   throw new ApiError(status, code, message, extra);
 }
 
-/**
- * Throws `Missing<Name>` (400) for a mandatory parameter that is absent or empty.
- *
- * @example
- * missing('RoleArn'); // MissingRoleArn: RoleArn is mandatory for this action.
- */
+/** Throws `Missing<Name>` (400) for a mandatory parameter that is absent or empty. */
 export function missing(name: string): never {
   fail(400, `Missing${name}`, `${name} is mandatory for this action.`);
 }
 
-/**
- * Response format: JSON, or XML for V1 requests whose `Format` is XML or absent.
- *
- * @example
- * const format: ResponseFormat = 'JSON';
- */
+/** Response format: JSON, or XML for V1 requests whose `Format` is XML or absent. */
 export type ResponseFormat = 'JSON' | 'XML';
 
-/**
- * A request id like the service's: an upper-case UUID.
- *
- * @example
- * newRequestId(); // '6894B13B-6D71-4EF5-88FA-F32781734A7F'
- */
+/** A request id like the service's: an upper-case UUID. */
 export function newRequestId(): string {
   return randomUUID().toUpperCase();
 }
@@ -79,13 +54,7 @@ function xmlElement(name: string, value: unknown): string {
   return `<${name}>${escapeXml(String(value))}</${name}>`;
 }
 
-/**
- * Serialises a response body as the service would, and its content type.
- *
- * @example
- * render({ RequestId: 'x' }, 'XML', 'GetCallerIdentityResponse');
- * // { contentType: 'text/xml;charset=utf-8', text: "<?xml ...?><GetCallerIdentityResponse>..." }
- */
+/** Serialises a response body as the service would, and its content type. */
 export function render(body: Record<string, unknown>, format: ResponseFormat, root: string): { contentType: string; text: string } {
   if (format === 'XML') {
     return {
@@ -96,12 +65,7 @@ export function render(body: Record<string, unknown>, format: ResponseFormat, ro
   return { contentType: 'application/json;charset=utf-8', text: JSON.stringify(body) };
 }
 
-/**
- * The error body: `{RequestId, HostId, Code, Message, Recommend}` plus any extra fields.
- *
- * @example
- * errorBody(new ApiError(403, 'NoPermission', 'No.'), 'req-1', 'sts.aliyuncs.com', 'Sts');
- */
+/** The error body: `{RequestId, HostId, Code, Message, Recommend}` plus any extra fields. */
 export function errorBody(error: ApiError, requestId: string, hostId: string, product: string): Record<string, unknown> {
   return {
     RequestId: requestId,
@@ -113,12 +77,7 @@ export function errorBody(error: ApiError, requestId: string, hostId: string, pr
   };
 }
 
-/**
- * Default code for an injected HTTP status.
- *
- * @example
- * codeForStatus(503); // 'ServiceUnavailable'
- */
+/** Default code for an injected HTTP status. */
 export function codeForStatus(status: number): string {
   if (status === 503) return 'ServiceUnavailable';
   if (status === 429) return 'Throttling';
@@ -129,12 +88,7 @@ export function codeForStatus(status: number): string {
   return 'InvalidParameter';
 }
 
-/**
- * Default message for an injected code.
- *
- * @example
- * messageForCode('Throttling.User'); // 'Request was denied due to user flow control.'
- */
+/** Default message for an injected code. */
 export function messageForCode(code: string): string {
   if (code === 'ServiceUnavailable') return 'The request has failed due to a temporary failure of the server.';
   if (code === 'InternalError') return 'STS Server Internal Error happened, please send the RequestId to us.';
@@ -142,12 +96,7 @@ export function messageForCode(code: string): string {
   return `Injected fault: ${code}.`;
 }
 
-/**
- * A proxy's HTML error page, for `body: 'html'` faults.
- *
- * @example
- * res.end(HTML_PAGE);
- */
+/** A proxy's HTML error page, for `body: 'html'` faults. */
 export const HTML_PAGE =
   '<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>' +
   '<body><center><h1>502 Bad Gateway</h1></center><hr><center>Tengine</center></body></html>';

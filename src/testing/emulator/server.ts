@@ -21,12 +21,7 @@ import type { EmulatorRequestRecord } from './types.js';
 
 const MAX_BODY_BYTES = 1 << 20;
 
-/**
- * What the server answers with.
- *
- * @example
- * const ctx: ServerContext = { resolved, account, auth, vending };
- */
+/** What the server answers with. */
 export type ServerContext = {
   resolved: ResolvedOptions;
   account: Account;
@@ -34,13 +29,7 @@ export type ServerContext = {
   vending: ReturnType<typeof createVendingService>;
 };
 
-/**
- * A listening server.
- *
- * @example
- * const server = await startServer(ctx);
- * server.port; // 54321
- */
+/** A listening server. */
 export type RunningServer = {
   port: number;
   /** Every request received, oldest first (live; copy before handing out). */
@@ -109,12 +98,7 @@ function dispatch(ctx: ServerContext, parsed: ParsedRequest, now: number): Recor
   fail(400, 'InvalidVersion', 'Specified parameter Version is not valid.');
 }
 
-/**
- * Starts the server on 127.0.0.1 and a free port.
- *
- * @example
- * const server = await startServer({ resolved, account, auth, vending });
- */
+/** Starts the server on 127.0.0.1 and a free port. */
 export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   const { clock } = ctx.resolved;
   const log: EmulatorRequestRecord[] = [];

@@ -12,12 +12,7 @@ import type { ParsedRequest } from './request.js';
 import { fail, missing } from './respond.js';
 import type { Policy } from './types.js';
 
-/**
- * STS API version served by the emulator.
- *
- * @example
- * STS_VERSION; // '2015-04-01'
- */
+/** STS API version served by the emulator. */
 export const STS_VERSION = '2015-04-01';
 
 const MIN_DURATION = 900;
@@ -83,12 +78,7 @@ function checkSessionName(name: string): void {
   if (!SESSION_NAME_RE.test(name)) fail(400, 'InvalidParameter.RoleSessionName', 'The parameter RoleSessionName is wrongly formed.');
 }
 
-/**
- * The AssumeRole-shaped body of a new session (`RequestId` filled in when sent).
- *
- * @example
- * credentialsBody(session).Credentials; // { AccessKeyId: 'STS.…', AccessKeySecret, SecurityToken, Expiration }
- */
+/** The AssumeRole-shaped body of a new session (`RequestId` filled in when sent). */
 export function credentialsBody(session: Session): Record<string, unknown> {
   const body: Record<string, unknown> = {
     RequestId: '',
@@ -123,9 +113,6 @@ function sourceIdentityOf(p: Record<string, string>, caller: Caller): string | u
 /**
  * AssumeRole for an authenticated caller: parameters, role, duration, the caller's
  * `sts:AssumeRole` permission, the role's trust; then a new session.
- *
- * @example
- * const body = assumeRole(account, parsed, caller, clock());
  */
 export function assumeRole(account: Account, parsed: ParsedRequest, caller: Caller, now: number): Record<string, unknown> {
   const p = parsed.params;
@@ -157,12 +144,7 @@ export function assumeRole(account: Account, parsed: ParsedRequest, caller: Call
   return credentialsBody(account.issue(role, sessionName, duration, { sessionPolicy, originUser, sourceIdentity }, now));
 }
 
-/**
- * GetCallerIdentity: who the caller is (RAM user or assumed role).
- *
- * @example
- * getCallerIdentity(account, caller).IdentityType; // 'RAMUser'
- */
+/** GetCallerIdentity: who the caller is (RAM user or assumed role). */
 export function getCallerIdentity(account: Account, caller: Caller): Record<string, unknown> {
   const { accountId } = account;
   if (caller.kind === 'user') {
@@ -190,9 +172,6 @@ export function getCallerIdentity(account: Account, caller: Caller): Record<stri
 /**
  * AssumeRoleWithOIDC (anonymous): parameters, provider, the JWT (signature, issuer, expiry,
  * audience), role, duration and trust; then a new session with `OIDCTokenInfo`.
- *
- * @example
- * const body = assumeRoleWithOidc(account, parsed, clock());
  */
 export function assumeRoleWithOidc(account: Account, parsed: ParsedRequest, now: number): Record<string, unknown> {
   const p = parsed.params;

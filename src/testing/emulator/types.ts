@@ -273,6 +273,9 @@ export type EmulatorOptions = {
  *
  * @example
  * ```ts
+ * import { startEmulator } from 'alicred/testing';
+ * const emu = await startEmulator({ ecs: { roleName: 'app' }, credentialsUri: { roleName: 'vended' } });
+ *
  * emu.inject({ action: 'AssumeRole', count: 2, status: 503, code: 'ServiceUnavailable' });
  * emu.inject({ action: 'AssumeRole', latencyMs: 2_000 });        // slow, then normal
  * emu.inject({ reset: true });                                    // destroy the socket
@@ -281,6 +284,7 @@ export type EmulatorOptions = {
  * emu.inject({ action: 'MetadataToken', status: 403 });           // IMDSv2 token refused
  * emu.inject({ action: 'MetadataCredentials', latencyMs: 1_500 }); // a slow metadata service
  * emu.inject({ action: 'CredentialsUri', body: '{"Code":"Failed"}' });
+ * await emu.close();
  * ```
  */
 export type EmulatorFault = {
@@ -306,7 +310,13 @@ export type EmulatorFault = {
  * How a request was authenticated: V1 (HMAC-SHA1 RPC), V3 (ACS3-HMAC-SHA256) or not at all.
  *
  * @example
- * emu.requests().filter((r) => r.signatureVersion === 'anonymous'); // the AssumeRoleWithOIDC calls
+ * ```ts
+ * import { startEmulator, type SignatureVersion } from 'alicred/testing';
+ * const emu = await startEmulator();
+ * const by = (v: SignatureVersion) => emu.requests().filter((r) => r.signatureVersion === v);
+ * by('anonymous'); // the AssumeRoleWithOIDC calls
+ * await emu.close();
+ * ```
  */
 export type SignatureVersion = 'v1' | 'v3' | 'anonymous';
 
@@ -315,7 +325,13 @@ export type SignatureVersion = 'v1' | 'v3' | 'anonymous';
  * one (`invalid`), or none (`absent`, i.e. IMDSv1 / normal mode).
  *
  * @example
- * emu.requests().filter((r) => r.metadataToken === 'absent'); // the IMDSv1 requests
+ * ```ts
+ * import { startEmulator, type MetadataTokenState } from 'alicred/testing';
+ * const emu = await startEmulator({ ecs: { roleName: 'app' } });
+ * const carried = (state: MetadataTokenState) => emu.requests().filter((r) => r.metadataToken === state);
+ * carried('absent'); // the IMDSv1 requests
+ * await emu.close();
+ * ```
  */
 export type MetadataTokenState = 'valid' | 'invalid' | 'absent';
 
@@ -324,8 +340,12 @@ export type MetadataTokenState = 'valid' | 'invalid' | 'absent';
  *
  * @example
  * ```ts
+ * import { startEmulator } from 'alicred/testing';
+ * const emu = await startEmulator();
+ * await fetch(`${emu.url}/?Action=GetCallerIdentity&Version=2015-04-01`); // unsigned: refused
  * const [first] = emu.requests();
  * first?.code; // e.g. 'SignatureDoesNotMatch', or undefined on success
+ * await emu.close();
  * ```
  */
 export type EmulatorRequestRecord = {
@@ -359,7 +379,10 @@ export type EmulatorRequestRecord = {
  *
  * @example
  * ```ts
+ * import { startEmulator } from 'alicred/testing';
+ * const emu = await startEmulator({ oidcProviders: [{ name: 'ack-rrsa' }] });
  * const jwt = emu.mintOidcToken({ subject: 'system:serviceaccount:default:app', expiresInSeconds: 600 });
+ * await emu.close();
  * ```
  */
 export type MintOidcTokenOptions = {

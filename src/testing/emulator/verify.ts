@@ -8,12 +8,7 @@
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-/**
- * Name of the V3 algorithm, in `Authorization` and the string to sign.
- *
- * @example
- * V3_ALGORITHM; // 'ACS3-HMAC-SHA256'
- */
+/** Name of the V3 algorithm, in `Authorization` and the string to sign. */
 export const V3_ALGORITHM = 'ACS3-HMAC-SHA256';
 
 const HEX = '0123456789ABCDEF';
@@ -33,9 +28,6 @@ function isUnreserved(byte: number): boolean {
 /**
  * RFC 3986 percent-encoding of the UTF-8 bytes: only `A-Z a-z 0-9 - _ . ~` stay literal,
  * every other byte becomes `%XX` with upper-case hex (space is `%20`, `*` is `%2A`).
- *
- * @example
- * rfc3986("a+b c~d*e!f'g(h)i/中"); // 'a%2Bb%20c~d%2Ae%21f%27g%28h%29i%2F%E4%B8%AD'
  */
 export function rfc3986(value: string): string {
   let out = '';
@@ -48,9 +40,6 @@ export function rfc3986(value: string): string {
 /**
  * The canonical query of both versions: every pair encoded, sorted by encoded key in byte
  * order, `k=v` joined with `&` (an empty value still gives `k=`; no parameters give `''`).
- *
- * @example
- * canonicalQuery({ RegionId: 'cn-beijing', Action: 'X' }); // 'Action=X&RegionId=cn-beijing'
  */
 export function canonicalQuery(params: Record<string, string>): string {
   const pairs = Object.entries(params).map(([k, v]) => [rfc3986(k), rfc3986(v)] as const);
@@ -62,41 +51,22 @@ export function canonicalQuery(params: Record<string, string>): string {
 /**
  * V1 string to sign: `METHOD&%2F&` + the canonical query encoded once more.
  * `params` are all signed parameters (query and form body) without `Signature`.
- *
- * @example
- * v1StringToSign('GET', { Action: 'DescribeRegions', Timestamp: '2016-02-23T12:46:24Z' });
- * // 'GET&%2F&Action%3DDescribeRegions%26Timestamp%3D2016-02-23T12%253A46%253A24Z'
  */
 export function v1StringToSign(method: string, params: Record<string, string>): string {
   return `${method.toUpperCase()}&${rfc3986('/')}&${rfc3986(canonicalQuery(params))}`;
 }
 
-/**
- * V1 signature: base64 HMAC-SHA1 of the string to sign, keyed with `secret + '&'`.
- *
- * @example
- * v1Signature(v1StringToSign('GET', params), 'testsecret'); // 'OLeaidS1JvxuMvnyHOwuJ+uX5qY='
- */
+/** V1 signature: base64 HMAC-SHA1 of the string to sign, keyed with `secret + '&'`. */
 export function v1Signature(stringToSign: string, secret: string): string {
   return createHmac('sha1', `${secret}&`).update(stringToSign, 'utf8').digest('base64');
 }
 
-/**
- * Lower-case hex SHA-256 of bytes or a UTF-8 string.
- *
- * @example
- * sha256Hex(''); // 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
- */
+/** Lower-case hex SHA-256 of bytes or a UTF-8 string. */
 export function sha256Hex(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/**
- * What a V3 canonical request is built from, as the server received it.
- *
- * @example
- * const input: V3CanonicalInput = { method: 'POST', path: '/', query: {}, headers: { host: ['h'] }, signedHeaders: ['host'], payloadHash: sha256Hex('') };
- */
+/** What a V3 canonical request is built from, as the server received it. */
 export type V3CanonicalInput = {
   method: string;
   /** The path as sent (`/` for RPC APIs). */
@@ -115,9 +85,6 @@ export type V3CanonicalInput = {
  * The V3 canonical request: method, path, canonical query, `name:value\n` for each signed
  * header (sorted by name; values trimmed, a repeated header's values sorted and joined with
  * `,`), the signed header names joined with `;`, and the payload hash, one per line.
- *
- * @example
- * v3CanonicalRequest(input); // 'POST\n/\n...\nhost:sts.aliyuncs.com\n...\n\nhost;...\ne3b0...'
  */
 export function v3CanonicalRequest(input: V3CanonicalInput): string {
   const names = [...new Set(input.signedHeaders.map((n) => n.trim().toLowerCase()))].sort();
@@ -135,12 +102,7 @@ export function v3CanonicalRequest(input: V3CanonicalInput): string {
   ].join('\n');
 }
 
-/**
- * V3 string to sign: the algorithm name, a newline, the hex SHA-256 of the canonical request.
- *
- * @example
- * v3StringToSign(canonical); // 'ACS3-HMAC-SHA256\n7ea06492...'
- */
+/** V3 string to sign: the algorithm name, a newline, the hex SHA-256 of the canonical request. */
 export function v3StringToSign(canonicalRequest: string): string {
   return `${V3_ALGORITHM}\n${sha256Hex(canonicalRequest)}`;
 }
@@ -148,20 +110,12 @@ export function v3StringToSign(canonicalRequest: string): string {
 /**
  * V3 signature: lower-case hex HMAC-SHA256 of the string to sign, keyed with the secret
  * itself (no `&`).
- *
- * @example
- * v3Signature(v3StringToSign(canonical), 'YourAccessKeySecret'); // '06563a9e...'
  */
 export function v3Signature(stringToSign: string, secret: string): string {
   return createHmac('sha256', secret).update(stringToSign, 'utf8').digest('hex');
 }
 
-/**
- * Constant-time comparison of two strings (false at once only when the lengths differ).
- *
- * @example
- * safeEqual('abc', 'abc'); // true
- */
+/** Constant-time comparison of two strings (false at once only when the lengths differ). */
 export function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
@@ -178,10 +132,6 @@ const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1
 /**
  * Parses a UTC `yyyy-MM-ddTHH:mm:ssZ` request time (milliseconds tolerated) into epoch ms;
  * NaN when malformed or not a real calendar time (month 13, February 30, hour 24...).
- *
- * @example
- * parseRequestTime('2025-01-15T08:00:00Z'); // 1736928000000
- * parseRequestTime('2025-02-30T00:00:00Z'); // NaN
  */
 export function parseRequestTime(value: string): number {
   const m = TIMESTAMP_RE.exec(value);
