@@ -15,7 +15,24 @@ import { raceAbort } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
 import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
 
-/** Options of {@link createStsCache}. */
+/**
+ * Options of {@link createStsCache}.
+ *
+ * @example
+ * ```ts
+ * import { createStsCache, fromRamRole, fromStatic, type StsCacheOptions } from 'alicred';
+ * // One tenant's roles kept apart from the process-wide cache, at most 50 of them.
+ * const options: StsCacheOptions = { max: 50 };
+ * const tenantCache = createStsCache(options);
+ * const provider = fromRamRole({
+ *   source: fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' }),
+ *   roleArn: 'acs:ram::1234567890123456:role/tenant-a',
+ *   sts: { endpoint: 'http://127.0.0.1:8080' }, // a local emulator; omit in production
+ *   cache: tenantCache,
+ * });
+ * provider.close();
+ * ```
+ */
 export type StsCacheOptions = {
   /** Most entries kept (least recently used go first). Default 500. */
   max?: number;
@@ -26,7 +43,22 @@ export type StsCacheOptions = {
   clock?: () => number;
 };
 
-/** A cache of STS results with single-flight loading. */
+/**
+ * A cache of STS results with single-flight loading.
+ *
+ * @example
+ * ```ts
+ * import { createStsCache, type StsCache } from 'alicred';
+ * import { fakeCredentialSource } from 'alicred/testing';
+ * const cache: StsCache = createStsCache();
+ * const load = fakeCredentialSource({ lifetimeMs: 3600_000 });
+ * // Ten concurrent callers of one key: one load, one result.
+ * await Promise.all(Array.from({ length: 10 }, () => cache.get('role-a', () => load())));
+ * load.calls;         // 1
+ * cache.delete('role-a'); // e.g. after the role's policy changed
+ * cache.size;         // 0
+ * ```
+ */
 export type StsCache = {
   /**
    * Returns the cached credentials for `key`, or runs `load` once for every concurrent
@@ -208,7 +240,23 @@ export const defaultStsCache: StsCache = Object.freeze({
   },
 });
 
-/** What identifies an STS result: the caller's identity and every request parameter. */
+/**
+ * What identifies an STS result: the caller's identity and every request parameter.
+ *
+ * @example
+ * ```ts
+ * import { createStsCache, fromStatic, stsCacheKey, type StsCacheKeyInput } from 'alicred';
+ * const source = await fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' })();
+ * const input: StsCacheKeyInput = {
+ *   source, // its secret enters the key only as a digest
+ *   action: 'AssumeRole',
+ *   endpoint: 'http://127.0.0.1:8080',
+ *   params: { RoleArn: 'acs:ram::1234567890123456:role/app', RoleSessionName: 'app', DurationSeconds: 3600 },
+ * };
+ * const key = await stsCacheKey(input); // the same input, the same key: a custom STS call can share the cache
+ * createStsCache().delete(key);
+ * ```
+ */
 export type StsCacheKeyInput = {
   /** The credentials that sign the request (for AssumeRoleWithOIDC: none). */
   source?: Credentials | undefined;

@@ -2,7 +2,18 @@ import { normalizeCredentials, type Credentials } from './credentials.js';
 import { ConfigError, CredentialsChainError, CredentialsProviderError, isErrorLike, saysTryNext, type ChainAttempt } from './errors.js';
 import type { CredentialProvider, ProviderCallOptions } from './types.js';
 
-/** A provider made by {@link chain}: also `peek()` and `close()`, like a refreshing provider. */
+/**
+ * A provider made by {@link chain}: also `peek()` and `close()`, like a refreshing provider.
+ *
+ * @example
+ * ```ts
+ * import { chain, fromEnv, fromStatic, type ChainProvider } from 'alicred';
+ * const provider: ChainProvider = chain(fromEnv(), fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' }));
+ * await provider();
+ * provider.peek()?.source; // 'env' or 'static': whichever answered
+ * provider.close();        // closes the links' timers at shutdown
+ * ```
+ */
 export type ChainProvider = CredentialProvider & {
   /**
    * The `peek()` of the link that answered last (for a link without one, what it returned,
@@ -14,7 +25,17 @@ export type ChainProvider = CredentialProvider & {
   close(): void;
 };
 
-/** How {@link createChain} behaves; `chain()` uses the defaults. */
+/**
+ * How {@link createChain} behaves; `chain()` uses the defaults.
+ *
+ * @example
+ * ```ts
+ * import { createChain, fromEnv, fromStatic, type ChainOptions } from 'alicred';
+ * // A long-running service: keep asking the link that answered, name the links in errors.
+ * const options: ChainOptions = { name: 'service', linkNames: ['env', 'bundled keys'], rememberLastLink: true };
+ * const provider = createChain([fromEnv(), fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' })], options);
+ * ```
+ */
 export type ChainOptions = {
   /** Name of the chain in its errors. Default `chain`. */
   name?: string;

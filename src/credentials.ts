@@ -6,7 +6,19 @@
  * in Node, `JSON.stringify` and `String()` all show `[REDACTED]`.
  */
 
-/** AccessKey credentials, long-lived (RAM user) or temporary (STS). */
+/**
+ * AccessKey credentials, long-lived (RAM user) or temporary (STS).
+ *
+ * @example
+ * ```ts
+ * import { fromStatic, type Credentials } from 'alicred';
+ * const creds: Credentials = await fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' })();
+ * // Sign with the plain properties; printing them never shows the secret.
+ * const signingKey = `${creds.accessKeySecret}&`;
+ * console.log(creds); // { accessKeyId: 'LTAI5t...', accessKeySecret: '[REDACTED]', source: 'static' }
+ * if (creds.expiration && creds.expiration.getTime() - Date.now() < 60_000) console.warn('expires within a minute');
+ * ```
+ */
 export type Credentials = {
   /** AccessKeyId; temporary ones start with `STS.`. Not a secret, printed as is. */
   readonly accessKeyId: string;
@@ -20,7 +32,23 @@ export type Credentials = {
   readonly source: string;
 };
 
-/** The fields a provider supplies to {@link createCredentials}. */
+/**
+ * The fields a provider supplies to {@link createCredentials}.
+ *
+ * @example
+ * ```ts
+ * import { createCredentials, type CredentialsInit } from 'alicred';
+ * // What a custom vending endpoint answered, before it becomes a redacted Credentials value.
+ * const init: CredentialsInit = {
+ *   accessKeyId: 'STS.NUgYrLnoC37mZZCNnAbez2F2q',
+ *   accessKeySecret: 'vended-secret',
+ *   securityToken: 'CAIS...',
+ *   expiration: new Date(Date.now() + 3600_000),
+ *   source: 'my-vendor',
+ * };
+ * const creds = createCredentials(init);
+ * ```
+ */
 export type CredentialsInit = {
   accessKeyId: string;
   accessKeySecret: string;

@@ -107,7 +107,24 @@ export type CredentialsErrorCode =
   | 'ProcessFailed'
   | 'OutputTooLarge';
 
-/** Options shared by every error constructor. */
+/**
+ * Options shared by every error constructor.
+ *
+ * @example
+ * ```ts
+ * import { CredentialsError, refreshing, type CredentialsErrorOptions } from 'alicred';
+ * // A custom source marks a busy vault as retryable, so the refresh engine tries again.
+ * const provider = refreshing(async () => {
+ *   const res = await fetch('http://127.0.0.1:8200/v1/aliyun/creds/app');
+ *   if (res.status === 503) {
+ *     const options: CredentialsErrorOptions = { code: 'VaultSealed', retryable: true };
+ *     throw new CredentialsError('vault is sealed', options);
+ *   }
+ *   return { ...(await res.json()), source: 'vault' };
+ * });
+ * provider.close();
+ * ```
+ */
 export type CredentialsErrorOptions = {
   /** The underlying error, kept for debugging. */
   cause?: unknown;
@@ -146,7 +163,22 @@ export class CredentialsError extends Error {
   }
 }
 
-/** Options of {@link CredentialsProviderError}. */
+/**
+ * Options of {@link CredentialsProviderError}.
+ *
+ * @example
+ * ```ts
+ * import { chain, CredentialsProviderError, fromEnv, type CredentialsProviderErrorOptions } from 'alicred';
+ * const fromVault = async () => {
+ *   const vaultAddr: string | undefined = undefined; // e.g. read from the environment
+ *   // Not configured here: let the chain try its next link instead of failing.
+ *   const options: CredentialsProviderErrorOptions = { provider: 'vault', tryNext: true };
+ *   if (vaultAddr === undefined) throw new CredentialsProviderError('VAULT_ADDR is not set', options);
+ *   throw new Error('not reached in this example');
+ * };
+ * const provider = chain(fromVault, fromEnv());
+ * ```
+ */
 export type CredentialsProviderErrorOptions = CredentialsErrorOptions & {
   /** The provider that failed, e.g. `env`. */
   provider?: string;
@@ -182,7 +214,18 @@ export class CredentialsProviderError extends CredentialsError {
   }
 }
 
-/** Options of {@link ConfigError}. */
+/**
+ * Options of {@link ConfigError}.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, type ConfigErrorOptions } from 'alicred';
+ * // A custom source that reads its own settings file points at the bad line.
+ * const options: ConfigErrorOptions = { provider: 'app-config', file: '/etc/app/aliyun.ini', line: 7, field: 'role_arn' };
+ * const error = new ConfigError('role_arn must look like acs:ram::<account>:role/<name>', options);
+ * error.tryNext; // false: a chain stops here instead of silently using another identity
+ * ```
+ */
 export type ConfigErrorOptions = CredentialsErrorOptions & {
   provider?: string;
   /** The file that holds the bad setting. */
@@ -220,7 +263,18 @@ export class ConfigError extends CredentialsProviderError {
   }
 }
 
-/** Options of {@link StsError}. */
+/**
+ * Options of {@link StsError}.
+ *
+ * @example
+ * ```ts
+ * import { StsError, type StsErrorOptions } from 'alicred';
+ * // A fake STS in a unit test answers with the service's throttling error.
+ * const options: StsErrorOptions = { code: 'Throttling.User', httpStatus: 400, requestId: 'r-1', retryable: true };
+ * const throttled = new StsError('Request was denied due to user flow control.', options);
+ * throttled.retryable; // true
+ * ```
+ */
 export type StsErrorOptions = CredentialsErrorOptions & {
   /** The service's code (`NoPermission`, `Throttling.User`…) or one of alicred's transport codes. */
   code: CredentialsErrorCode | (string & {});
@@ -258,7 +312,21 @@ export class StsError extends CredentialsProviderError {
   }
 }
 
-/** One link's verdict in a {@link CredentialsChainError}. */
+/**
+ * One link's verdict in a {@link CredentialsChainError}.
+ *
+ * @example
+ * ```ts
+ * import { chain, CredentialsChainError, fromEnv, type ChainAttempt } from 'alicred';
+ * try {
+ *   await chain(fromEnv({ env: {} }))();
+ * } catch (e) {
+ *   if (!(e instanceof CredentialsChainError)) throw e;
+ *   const describe = (a: ChainAttempt) => `${a.provider}: ${a.error instanceof Error ? a.error.message : String(a.error)}`;
+ *   console.error(e.attempts.map(describe).join('\n')); // why each link declined
+ * }
+ * ```
+ */
 export type ChainAttempt = {
   /** The provider's name. */
   readonly provider: string;

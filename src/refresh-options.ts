@@ -11,17 +11,66 @@ import type { CredentialProvider, Logger } from './types.js';
 
 const MINUTE = 60_000;
 
-/** A window size in ms, fixed or derived from the credential's lifetime (ms). */
+/**
+ * A window size in ms, fixed or derived from the credential's lifetime (ms).
+ *
+ * @example
+ * ```ts
+ * import { refreshing, type WindowSize } from 'alicred';
+ * import { fakeCredentialSource } from 'alicred/testing';
+ * // Refresh in the background once a third of the lifetime is left, wait only in the last minute.
+ * const advisory: WindowSize = (lifetimeMs) => lifetimeMs / 3;
+ * const mandatory: WindowSize = 60_000;
+ * const provider = refreshing(fakeCredentialSource({ lifetimeMs: 3600_000 }), { advisoryWindowMs: advisory, mandatoryWindowMs: mandatory });
+ * provider.close();
+ * ```
+ */
 export type WindowSize = number | ((lifetimeMs: number) => number);
 
-/** Something that happened inside a refreshing provider; for metrics and timelines. */
+/**
+ * Something that happened inside a refreshing provider; for metrics and timelines.
+ *
+ * @example
+ * ```ts
+ * import { refreshing, type RefreshEvent } from 'alicred';
+ * import { fakeCredentialSource } from 'alicred/testing';
+ * const counts = new Map<RefreshEvent['type'], number>();
+ * const provider = refreshing(fakeCredentialSource({ lifetimeMs: 900_000 }), {
+ *   onEvent: (event) => {
+ *     counts.set(event.type, (counts.get(event.type) ?? 0) + 1);
+ *     if (event.type === 'refresh-failed' && !event.servingCached) console.error('no usable credentials', event.error);
+ *   },
+ * });
+ * await provider();
+ * counts.get('refreshed'); // 1
+ * provider.close();
+ * ```
+ */
 export type RefreshEvent =
   | { type: 'refresh-start'; reason: 'cold' | 'mandatory' | 'advisory' | 'timer' | 'forced' | 'min-validity' }
   | { type: 'refreshed'; accessKeyId: string; expiration: Date | undefined; source: string }
   | { type: 'not-rotated'; accessKeyId: string; retryInMs: number }
   | { type: 'refresh-failed'; error: unknown; servingCached: boolean; retryInMs: number | undefined };
 
-/** Options of {@link refreshing}. Checked when the provider is made (a ConfigError names a bad one). */
+/**
+ * Options of {@link refreshing}. Checked when the provider is made (a ConfigError names a bad one).
+ *
+ * @example
+ * ```ts
+ * import { refreshing, type RefreshOptions } from 'alicred';
+ * import { fakeCredentialSource } from 'alicred/testing';
+ * const options: RefreshOptions = {
+ *   advisoryWindowMs: 10 * 60_000,      // start refreshing in the background 10 min before expiry
+ *   mandatoryWindowMs: 2 * 60_000,      // callers wait only in the last 2 min
+ *   retry: { retries: 3, maxDelayMs: 2000 },
+ *   refreshTimeoutMs: 15_000,
+ *   logger: console,
+ *   name: 'vault',                      // how messages name this provider
+ * };
+ * const provider = refreshing(fakeCredentialSource({ lifetimeMs: 3600_000 }), options);
+ * provider.close();
+ * ```
+ */
 export type RefreshOptions = {
   /** Background refresh starts when this little time is left. Default `min(15 min, L/2)`. */
   advisoryWindowMs?: WindowSize;
@@ -64,7 +113,20 @@ export type RefreshOptions = {
   onEvent?: (event: RefreshEvent) => void;
 };
 
-/** A provider that caches and refreshes; see {@link refreshing}. */
+/**
+ * A provider that caches and refreshes; see {@link refreshing}.
+ *
+ * @example
+ * ```ts
+ * import { refreshing, type RefreshingProvider } from 'alicred';
+ * import { fakeCredentialSource } from 'alicred/testing';
+ * const provider: RefreshingProvider = refreshing(fakeCredentialSource({ lifetimeMs: 900_000 }));
+ * provider.peek();          // undefined: nothing fetched yet, and peek() never does I/O
+ * await provider();
+ * provider.peek()?.source;  // 'fake': usable now, read synchronously (e.g. in a hot signing path)
+ * provider.close();         // at shutdown: stops the background timer
+ * ```
+ */
 export type RefreshingProvider = CredentialProvider & {
   /**
    * The cached credentials if they are usable right now (outside the mandatory window),
@@ -76,9 +138,31 @@ export type RefreshingProvider = CredentialProvider & {
 };
 
 
-/** Default advisory window: half the lifetime, at most 15 minutes. */
+/**
+ * Default advisory window: half the lifetime, at most 15 minutes.
+ *
+ * @example
+ * ```ts
+ * import { defaultAdvisoryWindow, refreshing } from 'alicred';
+ * import { fakeCredentialSource } from 'alicred/testing';
+ * defaultAdvisoryWindow(900_000);    // 450000: a 900 s token refreshes after 450 s
+ * defaultAdvisoryWindow(43_200_000); // 900000: 15 min for a 12 h one
+ * // Start a little earlier than the default for short tokens:
+ * const provider = refreshing(fakeCredentialSource(), { advisoryWindowMs: (l) => defaultAdvisoryWindow(l) * 1.2 });
+ * provider.close();
+ * ```
+ */
 export const defaultAdvisoryWindow = (lifetimeMs: number): number => Math.min(15 * MINUTE, lifetimeMs / 2);
-/** Default mandatory window: a tenth of the lifetime, at most 5 minutes. */
+/**
+ * Default mandatory window: a tenth of the lifetime, at most 5 minutes.
+ *
+ * @example
+ * ```ts
+ * import { defaultMandatoryWindow } from 'alicred';
+ * defaultMandatoryWindow(900_000);   // 90000: callers of a 900 s token wait only in its last 90 s
+ * defaultMandatoryWindow(3_600_000); // 300000: 5 min for 1 h and longer
+ * ```
+ */
 export const defaultMandatoryWindow = (lifetimeMs: number): number => Math.min(5 * MINUTE, lifetimeMs / 10);
 
 /**

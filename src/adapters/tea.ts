@@ -11,7 +11,22 @@ type Credential = import('@alicloud/credentials').default;
 import type { Credentials } from '../credentials.js';
 import type { CredentialProvider } from '../types.js';
 
-/** What `getCredential()` resolves to: the fields of @alicloud/credentials' CredentialModel. */
+/**
+ * What `getCredential()` resolves to: the fields of @alicloud/credentials' CredentialModel.
+ *
+ * @example
+ * ```ts
+ * import { fromStatic } from 'alicred';
+ * import { toTeaCredential, type TeaCredentialModel } from 'alicred/tea';
+ * // What a Tea client sees for each request, checked in a unit test:
+ * const model = await toTeaCredential(fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' })).getCredential();
+ * const expected: Pick<TeaCredentialModel, 'type' | 'providerName'> = {
+ *   type: 'access_key',          // 'sts' for temporary credentials
+ *   providerName: 'alicred/static', // sent as x-acs-credentials-provider
+ * };
+ * console.assert(model.type === expected.type && model.providerName === expected.providerName);
+ * ```
+ */
 export type TeaCredentialModel = {
   accessKeyId: string;
   accessKeySecret: string;
@@ -23,7 +38,18 @@ export type TeaCredentialModel = {
   providerName: string;
 };
 
-/** Options of {@link toTeaCredential}. */
+/**
+ * Options of {@link toTeaCredential}.
+ *
+ * @example
+ * ```ts
+ * import { fromEnv } from 'alicred';
+ * import { toTeaCredential, type TeaCredentialOptions } from 'alicred/tea';
+ * // Tell requests of this service apart in ActionTrail by their credentials-provider header.
+ * const options: TeaCredentialOptions = { providerName: 'billing-worker' };
+ * const credential = toTeaCredential(fromEnv(), options);
+ * ```
+ */
 export type TeaCredentialOptions = {
   /** Value of `providerName` (header `x-acs-credentials-provider`). Default `alicred/<source>`. */
   providerName?: string;

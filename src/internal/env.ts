@@ -7,7 +7,17 @@
  * @internal
  */
 
-/** An environment: `process.env` in Node, the `env` binding in a Worker, any plain object. */
+/**
+ * An environment: `process.env` in Node, the `env` binding in a Worker, any plain object.
+ *
+ * @example
+ * ```ts
+ * import { fromEnv, type EnvLike } from 'alicred';
+ * // A Worker's bindings, or a test's own environment instead of process.env:
+ * const env: EnvLike = { ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5t...', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 's3cr3t' };
+ * const creds = await fromEnv({ env })();
+ * ```
+ */
 export type EnvLike = Readonly<Record<string, string | undefined>>;
 
 /** The process environment when the runtime has one (Node, Bun, Deno with compat), else undefined. */

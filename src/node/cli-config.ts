@@ -36,7 +36,7 @@ const ENV_PROFILE = 'ALIBABA_CLOUD_PROFILE';
  * @example
  * ```ts
  * import { fromCliProfile, type FromCliProfileOptions } from 'alicred/node';
- * const options: FromCliProfileOptions = { profile: 'ops', sts: { region: 'cn-shanghai' }, logger: console };
+ * const options: FromCliProfileOptions = { profile: 'ops', sts: { endpoint: 'http://127.0.0.1:8080' }, logger: console }; // a local STS emulator
  * const creds = await fromCliProfile(options)();
  * ```
  */

@@ -11,7 +11,23 @@ import { fromIniProfile } from './ini-profile.js';
 import { fromOidcTokenFile } from './oidc-file.js';
 import type { NodeSourceOptions } from './options.js';
 
-/** Options of {@link defaultProvider}. */
+/**
+ * Options of {@link defaultProvider}.
+ *
+ * @example
+ * ```ts
+ * import { defaultProvider, type DefaultProviderOptions } from 'alicred/node';
+ * const options: DefaultProviderOptions = {
+ *   profile: 'ops',                                  // in both profile files
+ *   ecsMetadata: { timeoutMs: 500, disableImdsV1: true },
+ *   credentialsUri: { headers: { Authorization: 'Bearer local-vending-token' } },
+ *   refresh: { advisoryWindowMs: 10 * 60_000 },
+ *   logger: console,
+ * };
+ * const provider = defaultProvider(options);
+ * provider.close();
+ * ```
+ */
 export type DefaultProviderOptions = NodeSourceOptions & {
   /** Profile name for both profile files. Default: env ALIBABA_CLOUD_PROFILE, then the files' own default. */
   profile?: string;

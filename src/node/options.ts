@@ -6,6 +6,23 @@ import type { Logger } from '../types.js';
 /**
  * Options every Node source accepts, so that tests (and unusual deployments) can point them at
  * a temporary HOME, an env object, a local STS emulator and a logger.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { fromIniProfile, type NodeSourceOptions } from 'alicred/node';
+ * // A test that must not see the developer's own ~/.alibabacloud or environment:
+ * const isolated: NodeSourceOptions = {
+ *   homedir: mkdtempSync(join(tmpdir(), 'alicred-test-')),
+ *   env: {},
+ *   sts: { endpoint: 'http://127.0.0.1:8080' }, // a local emulator
+ *   logger: console,
+ * };
+ * const provider = fromIniProfile(isolated);
+ * await provider().catch((e: Error) => console.log(e.message)); // no credentials file in that HOME
+ * ```
  */
 export type NodeSourceOptions = {
   /** Environment variables. Default `process.env`, read at each call. */

@@ -95,7 +95,10 @@ const OUTPUT_MODES: readonly CliMode[] = ['AK', 'StsToken'];
  * @example
  * ```ts
  * import { fromProcess } from 'alicred/node';
- * const provider = fromProcess({ command: '/usr/local/bin/vault-aliyun-creds --role app' });
+ * // A stand-in for a real helper (a vault client, an SSO tool): prints External-mode JSON.
+ * const helper = `console.log(JSON.stringify({ mode: 'StsToken', access_key_id: 'STS.demo', access_key_secret: 'demo-secret',
+ *   sts_token: 'demo-token', expiration: new Date(Date.now() + 3600e3).toISOString() }))`;
+ * const provider = fromProcess({ command: [process.execPath, '-e', helper] }); // argv: no shell
  * const creds = await provider();   // runs the command once
  * await provider();                 // cached until the printed expiration approaches
  * provider.close();

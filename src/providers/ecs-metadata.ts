@@ -1,7 +1,7 @@
 /**
  * Credentials of the RAM role attached to an ECS instance, from the instance metadata
  * service (IMDS, `http://100.100.100.200`), in hardening mode (IMDSv2 token) with an
- * optional fallback to normal mode (IMDSv1). See sts-api.md §5.
+ * optional fallback to normal mode (IMDSv1), as ECS's instance-metadata documentation describes.
  *
  * Universal code: `fetch`, `AbortController`. No Node built-ins, no `process`.
  */
@@ -135,9 +135,14 @@ function parseEndpoint(raw: string): string {
  * @example
  * ```ts
  * import { fromEcsMetadata } from 'alicred';
- * const provider = fromEcsMetadata({ disableImdsV1: true }); // on ECS, hardening mode only
+ * import { startEmulator } from 'alicred/testing';
+ *
+ * // The emulator plays the metadata service; on ECS drop `endpoint`.
+ * const emu = await startEmulator({ ecs: { roleName: 'app-role' } });
+ * const provider = fromEcsMetadata({ disableImdsV1: true, endpoint: emu.metadataEndpoint }); // hardening mode only
  * const creds = await provider();   // STS.… key of the instance's role
  * provider.close();
+ * await emu.close();
  * ```
  */
 export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): RefreshingProvider {

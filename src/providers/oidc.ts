@@ -6,10 +6,41 @@ import { engineOptions, stsClientFor } from './options.js';
 import { type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateAssumeRoleWithOidcParams } from '../sts/validate.js';
 
-/** An OIDC token, or a function that reads the current one (a projected token file rotates). */
+/**
+ * An OIDC token, or a function that reads the current one (a projected token file rotates).
+ *
+ * @example
+ * ```ts
+ * import type { OidcTokenSource } from 'alicred';
+ * // Fetched anew at each refresh, e.g. from a local token agent:
+ * const token: OidcTokenSource = async () => (await fetch('http://127.0.0.1:9000/token')).text();
+ * ```
+ */
 export type OidcTokenSource = string | (() => string | Promise<string>);
 
-/** Options of {@link fromOidc}. */
+/**
+ * Options of {@link fromOidc}.
+ *
+ * @example
+ * ```ts
+ * import { fromOidc, type FromOidcOptions } from 'alicred';
+ * import { startEmulator } from 'alicred/testing';
+ * // The emulator mints tokens and answers AssumeRoleWithOIDC; in production drop `sts`.
+ * const emu = await startEmulator({ roles: [{ name: 'app', trustedOidcProviders: ['ack-rrsa'] }], oidcProviders: [{ name: 'ack-rrsa' }] });
+ * const options: FromOidcOptions = {
+ *   roleArn: emu.roleArn('app'),
+ *   oidcProviderArn: emu.oidcProviderArn('ack-rrsa'),
+ *   token: () => emu.mintOidcToken({ subject: 'system:serviceaccount:default:app' }), // read again at every refresh
+ *   roleSessionName: 'app',
+ *   durationSeconds: 900,
+ *   sts: { endpoint: emu.stsEndpoint },
+ * };
+ * const provider = fromOidc(options);
+ * (await provider()).source; // 'sts:AssumeRoleWithOIDC'
+ * provider.close();
+ * await emu.close();
+ * ```
+ */
 export type FromOidcOptions = {
   /** The role to assume: `acs:ram::<account id>:role/<name>`. */
   roleArn: string;
@@ -41,7 +72,8 @@ export type FromOidcOptions = {
  * const provider = fromOidc({
  *   roleArn: 'acs:ram::1234567890123456:role/app',
  *   oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
- *   token: async () => (await fetch('http://127.0.0.1:9000/token')).text(),
+ *   token: async () => (await fetch('http://127.0.0.1:9000/token')).text(), // a local token agent
+ *   sts: { endpoint: 'http://127.0.0.1:8080' }, // a local STS emulator; omit in production
  * });
  * const creds = await provider();
  * ```

@@ -6,7 +6,25 @@ import { assumeRoleWireParams, type StsClient, type StsClientOptions } from '../
 import { validateAssumeRoleParams } from '../sts/validate.js';
 import type { CredentialProvider } from '../types.js';
 
-/** Options of {@link fromRamRole}. */
+/**
+ * Options of {@link fromRamRole}.
+ *
+ * @example
+ * ```ts
+ * import { fromRamRole, fromStatic, type FromRamRoleOptions } from 'alicred';
+ * const options: FromRamRoleOptions = {
+ *   source: fromStatic({ accessKeyId: 'LTAI5t...', accessKeySecret: 's3cr3t' }),
+ *   roleArn: 'acs:ram::1234567890123456:role/iot-operator',
+ *   roleSessionName: 'billing-worker',   // shows up in ActionTrail
+ *   durationSeconds: 900,
+ *   // Narrower than the role: this process only reads.
+ *   policy: JSON.stringify({ Version: '1', Statement: [{ Effect: 'Allow', Action: 'iot:Query*', Resource: '*' }] }),
+ *   sts: { endpoint: 'http://127.0.0.1:8080' }, // a local emulator; omit in production
+ * };
+ * const provider = fromRamRole(options);
+ * provider.close();
+ * ```
+ */
 export type FromRamRoleOptions = {
   /** The identity that assumes the role: any provider (a RAM user's keys, another role...). */
   source: CredentialProvider;
@@ -40,14 +58,21 @@ export type FromRamRoleOptions = {
  *
  * @example
  * ```ts
- * import { fromEnv, fromRamRole } from 'alicred';
+ * import { fromRamRole, fromStatic } from 'alicred';
+ * import { startEmulator } from 'alicred/testing';
+ *
+ * // The local emulator plays STS; in production drop `sts` and use your own role's ARN.
+ * const alice = { accessKeyId: 'LTAI5tAlice000000000001', accessKeySecret: 'alice-secret' };
+ * const emu = await startEmulator({ users: [{ name: 'alice', ...alice }], roles: [{ name: 'iot-operator', trustedUsers: ['alice'] }] });
  * const provider = fromRamRole({
- *   source: fromEnv(),
- *   roleArn: 'acs:ram::1234567890123456:role/iot-operator',
+ *   source: fromStatic(alice),
+ *   roleArn: emu.roleArn('iot-operator'), // acs:ram::1234567890123456:role/iot-operator
  *   durationSeconds: 900,
+ *   sts: { endpoint: emu.stsEndpoint },
  * });
  * const creds = await provider();   // STS.… key, refreshed about every 450 s
  * provider.close();
+ * await emu.close();
  * ```
  */
 export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {

@@ -2,7 +2,22 @@ import { createCredentials } from '../credentials.js';
 import { ConfigError, CredentialsError } from '../errors.js';
 import type { CredentialProvider } from '../types.js';
 
-/** Keys for {@link fromStatic}. */
+/**
+ * Keys for {@link fromStatic}.
+ *
+ * @example
+ * ```ts
+ * import { fromStatic, type StaticCredentialsInit } from 'alicred';
+ * // STS keys handed over by another system: refused once they expire instead of failing at the server.
+ * const keys: StaticCredentialsInit = {
+ *   accessKeyId: 'STS.NUgYrLnoC37mZZCNnAbez2F2q',
+ *   accessKeySecret: 'vended-secret',
+ *   securityToken: 'CAIS...',
+ *   expiration: new Date(Date.now() + 3600_000),
+ * };
+ * const creds = await fromStatic(keys)();
+ * ```
+ */
 export type StaticCredentialsInit = {
   accessKeyId: string;
   accessKeySecret: string;

@@ -88,7 +88,7 @@ export function assumeRoleWireParams(params: AssumeRoleParams): Record<string, s
  * ```ts
  * import { createStsClient, fromEnv, type StsCallOptions } from 'alicred';
  * const call: StsCallOptions = { signal: AbortSignal.timeout(3000) };
- * await createStsClient().getCallerIdentity(await fromEnv()(), call);
+ * await createStsClient({ endpoint: 'http://127.0.0.1:8080' }).getCallerIdentity(await fromEnv()(), call); // a local emulator
  * ```
  */
 export type StsCallOptions = {
@@ -118,7 +118,8 @@ export type AssumedRoleUser = {
  * @example
  * ```ts
  * import { createStsClient, fromEnv } from 'alicred';
- * const r = await createStsClient().assumeRoleDetailed(await fromEnv()(), {
+ * const sts = createStsClient({ endpoint: 'http://127.0.0.1:8080' }); // a local emulator
+ * const r = await sts.assumeRoleDetailed(await fromEnv()(), {
  *   roleArn: 'acs:ram::1234567890123456:role/app', roleSessionName: 'job',
  * });
  * console.log(r.assumedRoleUser?.arn, r.requestId, r.clockSkewMs);
@@ -171,7 +172,8 @@ export type OidcTokenInfo = {
  * @example
  * ```ts
  * import { createStsClient } from 'alicred';
- * const r = await createStsClient({ region: 'cn-hangzhou' }).assumeRoleWithOidcDetailed({
+ * const sts = createStsClient({ endpoint: 'http://127.0.0.1:8080' }); // a local emulator
+ * const r = await sts.assumeRoleWithOidcDetailed({
  *   roleArn: 'acs:ram::1234567890123456:role/app',
  *   oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack-rrsa-c1',
  *   oidcToken: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln',
@@ -190,7 +192,8 @@ export type AssumeRoleWithOidcResult = AssumeRoleResult & {
  * @example
  * ```ts
  * import { createStsClient, fromEnv } from 'alicred';
- * const who = await createStsClient().getCallerIdentity(await fromEnv()());
+ * const sts = createStsClient({ endpoint: 'http://127.0.0.1:8080' }); // a local emulator
+ * const who = await sts.getCallerIdentity(await fromEnv()());
  * console.log(who.accountId, who.identityType, who.arn); // '1234…', 'RAMUser', 'acs:ram::1234…:user/alice'
  * ```
  */

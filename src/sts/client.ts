@@ -4,7 +4,7 @@
  * Universal code: global `fetch`, WebCrypto, `TextEncoder`, `AbortController`, `URL`. No
  * Node built-ins, no `Buffer`; `process.env` is read only as a default for `env`.
  *
- * What goes on the wire (sts-api.md §1, §3, §4, §6):
+ * What goes on the wire (per the STS API reference):
  *
  * - Signature V3 (default): `POST <endpoint>/?<operation parameters>`, empty body, headers
  *   `x-acs-action`, `x-acs-version`, `x-acs-date`, `x-acs-signature-nonce`,
@@ -133,18 +133,23 @@ function optionalString(value: unknown): string | undefined {
  *
  * @example
  * ```ts
- * import { createStsClient, fromEnv } from 'alicred';
+ * import { createStsClient, fromStatic } from 'alicred';
+ * import { startEmulator } from 'alicred/testing';
  *
- * const sts = createStsClient({ region: 'cn-hangzhou' });  // https://sts.cn-hangzhou.aliyuncs.com
- * const user = await fromEnv()();                          // a RAM user's AccessKey
+ * // The local emulator plays STS; in production: createStsClient({ region: 'cn-hangzhou' }).
+ * const alice = { accessKeyId: 'LTAI5tAlice000000000001', accessKeySecret: 'alice-secret' };
+ * const emu = await startEmulator({ users: [{ name: 'alice', ...alice }], roles: [{ name: 'iot-operator', trustedUsers: ['alice'] }] });
+ * const sts = createStsClient({ endpoint: emu.stsEndpoint });
+ * const user = await fromStatic(alice)();                  // a RAM user's AccessKey
  * const creds = await sts.assumeRole(user, {
- *   roleArn: 'acs:ram::1234567890123456:role/iot-operator',
+ *   roleArn: emu.roleArn('iot-operator'),
  *   roleSessionName: 'nightly-job',
  *   durationSeconds: 900,
  * });
  * creds.accessKeyId;   // 'STS.…'
  * creds.expiration;    // a Date on the local clock
  * console.log((await sts.getCallerIdentity(creds)).arn); // acs:ram::…:assumed-role/iot-operator/nightly-job
+ * await emu.close();
  * ```
  */
 export function createStsClient(options: StsClientOptions = {}): StsClient {

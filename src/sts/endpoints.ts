@@ -1,7 +1,7 @@
 /**
  * Choosing the STS endpoint.
  *
- * Precedence (sts-api.md §2.2 and §2.4):
+ * Precedence:
  *
  * 1. an explicit `endpoint` option;
  * 2. env `ALIBABA_CLOUD_STS_ENDPOINT` (injected by ACK's pod-identity webhook);

@@ -1,6 +1,6 @@
 /**
  * Turning STS failures into {@link StsError}s: service error bodies, non-JSON answers,
- * network failures and timeouts, each with `retryable` set per sts-api.md §1.8.
+ * network failures and timeouts, each with `retryable` set per the STS error codes.
  *
  * Messages are built from what the server said plus the action, the HTTP status and the
  * request id. Anything equal to a secret of the request (the source AccessKeySecret, its
@@ -58,7 +58,7 @@ const NON_RETRYABLE_PREFIXES: readonly string[] = [
 ];
 
 /**
- * Whether an STS error code (with its HTTP status) is worth retrying, per sts-api.md §1.8:
+ * Whether an STS error code (with its HTTP status) is worth retrying:
  * any code containing `Throttling`, `ServiceUnavailable`, `InternalError`,
  * `SignatureNonceUsed`, `Timeout`, `NetworkError`, and otherwise any 5xx or 429 status —
  * except auth, permission and parameter errors (`NoPermission`, `InvalidAccessKeyId.*`,

@@ -2,7 +2,7 @@
  * Client-side checks of STS request parameters, run before any request so that a typo is
  * a {@link ConfigError} naming the field and the rule, not a round trip and a server error.
  *
- * The rules follow the STS API reference (sts-api.md §1.2 and §1.3). Messages name the
+ * The rules follow the STS API reference (AssumeRole, AssumeRoleWithOIDC). Messages name the
  * field and the rule; they show the value only for non-sensitive identifiers (role ARN,
  * OIDC provider ARN, session name), never a policy, an external id, a source identity or
  * an OIDC token.

@@ -1,6 +1,23 @@
 import { createCredentials, CredentialsError, type Credentials, type CredentialProvider, type ProviderCallOptions } from '../index.js';
 
-/** Options of {@link fakeCredentialSource}. */
+/**
+ * Options of {@link fakeCredentialSource}.
+ *
+ * @example
+ * ```ts
+ * import { refreshing } from 'alicred';
+ * import { fakeCredentialSource, type FakeCredentialSourceOptions } from 'alicred/testing';
+ * // Simulated time: the test moves `now`, the fake stamps expirations with it.
+ * let now = Date.parse('2025-01-15T08:00:00Z');
+ * const options: FakeCredentialSourceOptions = { lifetimeMs: 900_000, delayMs: 20, clock: () => now, name: 'vault' };
+ * const source = fakeCredentialSource(options);
+ * const provider = refreshing(source, { clock: () => now, backgroundTimer: false });
+ * await provider();
+ * now += 850_000; // inside the mandatory window
+ * await provider();
+ * source.calls; // 2
+ * ```
+ */
 export type FakeCredentialSourceOptions = {
   /** Lifetime of each issued credential in ms; `undefined` issues non-expiring keys. Default 900 s. */
   lifetimeMs?: number | undefined;
@@ -12,7 +29,24 @@ export type FakeCredentialSourceOptions = {
   name?: string;
 };
 
-/** A countable fake source; see {@link fakeCredentialSource}. */
+/**
+ * A countable fake source; see {@link fakeCredentialSource}.
+ *
+ * @example
+ * ```ts
+ * import { refreshing } from 'alicred';
+ * import { fakeCredentialSource, type FakeCredentialSource } from 'alicred/testing';
+ * const source: FakeCredentialSource = fakeCredentialSource({ lifetimeMs: 900_000 });
+ * const provider = refreshing(source, { retry: false });
+ * await provider();
+ * source.failAlways();                          // the source goes down...
+ * await provider();                             // ...the cached value is still served
+ * await provider({ forceRefresh: true }).catch(() => {}); // a forced refresh reports the failure
+ * source.recover();
+ * source.callOptions.length;                    // how often the engine really asked
+ * provider.close();
+ * ```
+ */
 export type FakeCredentialSource = CredentialProvider & {
   /** Number of calls so far. */
   readonly calls: number;
