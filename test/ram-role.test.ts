@@ -7,7 +7,7 @@ import * as OpenApiModule from '@alicloud/openapi-client';
 import * as Iot from '@alicloud/iot20180120';
 import Sts from '@alicloud/sts20150401';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createStsCache,
   fromOidc,
@@ -144,13 +144,19 @@ describe('fromRamRole against the emulator', () => {
   });
 
   it('minValidityMs gets a new credential even through the shared STS cache', async () => {
-    const cache = createStsCache();
-    const provider = fromRamRole(roleOptions(emu, { cache })); // 900 s sessions, cached for 450 s
-    const first = await provider();
-    await new Promise((r) => setTimeout(r, 2_000)); // at most 898 s left (Expiration has whole seconds)
-    const longer = await provider({ minValidityMs: 898_500 }); // a new one has at least ~899 s
-    expect(longer.accessKeyId).not.toBe(first.accessKeyId);
-    provider.close();
+    // Simulated clocks (the in-process emulator reads the same Date.now): no sleep.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    try {
+      const cache = createStsCache();
+      const provider = fromRamRole(roleOptions(emu, { cache, refresh: { backgroundTimer: false } })); // 900 s sessions, cached for 450 s
+      const first = await provider();
+      vi.advanceTimersByTime(2_000); // at most 898 s left (Expiration has whole seconds)
+      const longer = await provider({ minValidityMs: 898_500 }); // a new one has at least ~899 s
+      expect(longer.accessKeyId).not.toBe(first.accessKeyId);
+      provider.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('signs with V1 as well', async () => {
