@@ -230,7 +230,8 @@ function isStsCache(value: unknown): value is StsCache {
  * defaultStsCache.clear(); // e.g. between tests
  * ```
  */
-export const defaultStsCache: StsCache = Object.freeze({
+// Pure: a bundle that never touches the STS cache drops it, and lru-cache with it.
+export const defaultStsCache: StsCache = /* @__PURE__ */ Object.freeze({
   get: (key: string, load: () => Promise<Credentials>, options?: StsCacheGetOptions) =>
     processStsCache().get(key, load, options),
   delete: (key: string) => processStsCache().delete(key),
@@ -270,7 +271,7 @@ export type StsCacheKeyInput = {
   params: Record<string, string | number | undefined>;
 };
 
-const encoder = new TextEncoder();
+const encoder = /* @__PURE__ */ new TextEncoder();
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await globalThis.crypto.subtle.digest('SHA-256', encoder.encode(text));

@@ -8,7 +8,7 @@
  * @internal
  */
 
-const utf8Encoder = new TextEncoder();
+const utf8Encoder = /* @__PURE__ */ new TextEncoder();
 
 /** Encodes a string as UTF-8 bytes. */
 export function utf8Bytes(value: string): Uint8Array<ArrayBuffer> {

@@ -54,10 +54,10 @@ export function parseStsTime(value: unknown): number | undefined {
 
 const WEEKDAYS = 'Mon|Tue|Wed|Thu|Fri|Sat|Sun';
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const MONTH = MONTHS.join('|');
-const IMF_FIXDATE_RE = new RegExp(`^(?:${WEEKDAYS}), (\\d{2}) (${MONTH}) (\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
-const RFC850_RE = new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-(${MONTH})-(\\d{2}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
-const ASCTIME_RE = new RegExp(`^(?:${WEEKDAYS}) (${MONTH}) ([ \\d]\\d) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})$`);
+const MONTH = 'Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec';
+const IMF_FIXDATE_RE = /* @__PURE__ */ new RegExp(`^(?:${WEEKDAYS}), (\\d{2}) (${MONTH}) (\\d{4}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+const RFC850_RE = /* @__PURE__ */ new RegExp(`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\\d{2})-(${MONTH})-(\\d{2}) (\\d{2}):(\\d{2}):(\\d{2}) GMT$`);
+const ASCTIME_RE = /* @__PURE__ */ new RegExp(`^(?:${WEEKDAYS}) (${MONTH}) ([ \\d]\\d) (\\d{2}):(\\d{2}):(\\d{2}) (\\d{4})$`);
 
 function utcDate(year: number, month: string, day: number, hour: number, minute: number, second: number): number | undefined {
   const m = MONTHS.indexOf(month);
