@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { createCredentials, fromStatic, refreshing } from '../src/index.js';
 import { toTeaCredential } from '../src/adapters/tea.js';
@@ -18,13 +19,20 @@ describe('toTeaCredential', () => {
   it('answers getCredential() with one snapshot of STS credentials', async () => {
     const tea = legacy(toTeaCredential(refreshing(fakeCredentialSource({ lifetimeMs: 3_600_000 }), { backgroundTimer: false })));
     const model = await tea.getCredential();
-    expect(model).toEqual({
+    expect({ ...model, accessKeySecret: model.accessKeySecret, securityToken: model.securityToken }).toEqual({
       accessKeyId: 'STS.fake-1',
       accessKeySecret: 'secret-fake-1',
       securityToken: 'token-fake-1',
       type: 'sts',
       providerName: 'alicred/fake',
     });
+    // The same frozen model until the credential changes; its secret and token never print.
+    expect(await tea.getCredential()).toBe(model);
+    expect(Object.isFrozen(model)).toBe(true);
+    for (const printed of [JSON.stringify(model), inspect(model), JSON.stringify({ ...model })]) {
+      expect(printed).not.toContain('secret-fake-1');
+      expect(printed).not.toContain('token-fake-1');
+    }
     expect(tea.getType()).toBe('sts');
     expect(tea.getBearerToken()).toBe('');
   });

@@ -69,6 +69,35 @@ const HARD_MARGIN_MS = 10_000;
 // Header-safe: the clients put providerName into a signed header.
 const headerSafe = (value: string): string => value.replace(/[^\w./:-]/g, '_').slice(0, 64);
 
+const REDACTED = '[REDACTED]';
+// Node looks this symbol up on any object it prints.
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+
+/** What a model shows when printed or serialised: never the secret or the token. */
+function printable(this: TeaCredentialModel): Record<string, unknown> {
+  const out: Record<string, unknown> = { accessKeyId: this.accessKeyId, accessKeySecret: REDACTED };
+  if (this.securityToken !== undefined) out.securityToken = REDACTED;
+  out.type = this.type;
+  out.providerName = this.providerName;
+  return out;
+}
+
+const modelPrototype: object = Object.freeze(
+  Object.create(Object.prototype, { toJSON: { value: printable }, [inspectSymbol]: { value: printable } }),
+);
+
+/** A frozen model whose secret and token read like plain properties but never print. */
+function teaModel(c: Credentials, providerName: string): TeaCredentialModel {
+  const props: PropertyDescriptorMap = {
+    accessKeyId: { value: c.accessKeyId, enumerable: true },
+    accessKeySecret: { value: c.accessKeySecret, enumerable: false },
+    type: { value: c.securityToken ? 'sts' : 'access_key', enumerable: true },
+    providerName: { value: providerName, enumerable: true },
+  };
+  if (c.securityToken) props.securityToken = { value: c.securityToken, enumerable: false };
+  return Object.freeze(Object.create(modelPrototype, props)) as TeaCredentialModel;
+}
+
 /**
  * An object the official Tea/Darabonba clients accept as `Config.credential`, answered by an
  * alicred provider. Typed as @alicloud/credentials' `Credential` (an optional peer dependency
@@ -118,15 +147,15 @@ export function toTeaCredential(provider: CredentialProvider, options: TeaCreden
   let open = 0;
   let taking: Promise<Credentials> | undefined;
 
-  const model = (c: Credentials): TeaCredentialModel => {
-    const out: TeaCredentialModel = {
-      accessKeyId: c.accessKeyId,
-      accessKeySecret: c.accessKeySecret,
-      type: c.securityToken ? 'sts' : 'access_key',
-      providerName: options.providerName ?? headerSafe(`alicred/${c.source}`),
-    };
-    if (c.securityToken) out.securityToken = c.securityToken;
-    return out;
+  // One frozen model per credential: clients call getCredential() on every request, and a
+  // refreshing provider hands back the same Credentials object until it refreshes.
+  let lastCredentials: Credentials | undefined;
+  let lastModel: TeaCredentialModel | undefined;
+  const modelOf = (c: Credentials): TeaCredentialModel => {
+    if (c === lastCredentials) return lastModel!;
+    lastModel = teaModel(c, options.providerName ?? headerSafe(`alicred/${c.source}`));
+    lastCredentials = c;
+    return lastModel;
   };
 
   const left = (c: Credentials): number => (c.expiration === undefined ? Number.POSITIVE_INFINITY : c.expiration.getTime() - clock());
@@ -162,7 +191,7 @@ export function toTeaCredential(provider: CredentialProvider, options: TeaCreden
   };
 
   const adapter = {
-    getCredential: async () => model(await provider()),
+    getCredential: () => provider().then(modelOf),
     getAccessKeyId: async () => {
       const c = await forNewRequest();
       open++;
