@@ -21,4 +21,4 @@ export type {
   PolicyStatement,
   SignatureVersion,
 } from './emulator/index.js';
-export type { EmulatorEcsOptions, EmulatorCredentialsUriOptions, MetadataTokenState } from './emulator/index.js';
+export type { EmulatorEcsOptions, EmulatorCredentialsUriOptions, EmulatorIssuedCredentials, MetadataTokenState } from './emulator/index.js';

@@ -53,6 +53,10 @@ export type Account = {
   issue(role: RoleState, sessionName: string, duration: number, extra: SessionExtra, now: number): Session;
   /** Invalidates a user key or an issued one (see `Emulator.revoke`). */
   revoke(accessKeyId: string): boolean;
+  /** The role of that name, created untrusted and with every permission if missing (vending roles). */
+  ensureRole(name: string): RoleState;
+  /** Deletes a role (see `Emulator.deleteRole`); sessions already issued stay valid. */
+  deleteRole(name: string): boolean;
   /** A JWT of one of the providers (see `Emulator.mintOidcToken`). */
   mintOidcToken(mint: MintOidcTokenOptions, now: number): string;
 };
@@ -172,9 +176,17 @@ export function createAccount(resolved: ResolvedOptions): Account {
     );
   }
 
+  function ensureRole(name: string): RoleState {
+    let role = roles.get(name.toLowerCase());
+    if (role === undefined) roles.set(name.toLowerCase(), (role = roleState({ name }, 43200)));
+    return role;
+  }
+
   return {
     accountId,
     usersByKey,
+    ensureRole,
+    deleteRole: (name: string) => roles.delete(name.toLowerCase()),
     roles,
     providers,
     sessionsByKey,

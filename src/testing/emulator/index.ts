@@ -22,6 +22,7 @@ export type {
   EmulatorCredentialsUriOptions,
   EmulatorEcsOptions,
   EmulatorFault,
+  EmulatorIssuedCredentials,
   EmulatorOidcProvider,
   EmulatorOptions,
   EmulatorProduct,
@@ -92,7 +93,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     credentialsUri: options.credentialsUri,
     timeScale: resolved.timeScale,
     issue(roleName: string, durationSeconds: number, sessionName: string, now: number): IssuedCredentials {
-      const role = account.roles.get(roleName.toLowerCase())!;
+      // ensureRole: the instance role may have been renamed (a `renameRoleTo` fault) or deleted.
+      const role = account.ensureRole(roleName);
       const session = account.issue(role, sessionName, durationSeconds, {}, now);
       return {
         accessKeyId: session.accessKeyId,
@@ -130,6 +132,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     revokeMetadataTokens: () => vending.revokeTokens(clock()),
     rotateMetadataCredentials: () => vending.rotate(),
     revoke: account.revoke,
+    deleteRole: account.deleteRole,
+    issued() {
+      return [...account.sessionsByKey.values()].map((s) => ({
+        accessKeyId: s.accessKeyId,
+        accessKeySecret: s.accessKeySecret,
+        securityToken: s.securityToken,
+        expiration: new Date(s.expiresAt),
+        roleName: s.role.role.name,
+        sessionName: s.sessionName,
+      }));
+    },
     close: server.close,
   } satisfies Emulator);
 }

@@ -172,6 +172,8 @@ export function createVendingService(deps: VendingDeps): {
   revokeTokens(now: number): number;
   /** Makes the next IMDS credentials request issue new credentials. */
   rotate(): void;
+  /** Renames the instance's role (as a detach and attach would): discovery and credentials follow the new name. */
+  renameRole(name: string): void;
   /** For IMDS data routes: how the request carries the token (recorded even when a fault answers). */
   tokenStateOf(route: VendingRoute, headers: IncomingHttpHeaders, now: number): MetadataTokenState | undefined;
   /** The path of the credentials URI. */
@@ -180,6 +182,8 @@ export function createVendingService(deps: VendingDeps): {
   const { ecs, credentialsUri, timeScale } = deps;
   const tokens = new Map<string, number>();
   let current: { credentials: IssuedCredentials; rotateAt: number } | undefined;
+  // The attached role; renameRole changes it without touching the caller's options object.
+  let instanceRole = ecs?.roleName;
   const ecsLifetime = ecs?.lifetimeSeconds ?? DEFAULT_ECS_LIFETIME;
   const ecsRotateBefore = ecs?.rotateBeforeSeconds ?? Math.min(DEFAULT_ECS_ROTATE_BEFORE, ecsLifetime / 2);
   const credentialsUriPath = credentialsUri?.path ?? DEFAULT_CREDENTIALS_URI_PATH;
@@ -220,7 +224,7 @@ export function createVendingService(deps: VendingDeps): {
 
   function instanceCredentials(now: number): IssuedCredentials {
     if (current === undefined || now >= current.rotateAt) {
-      const credentials = deps.issue(ecs!.roleName!, ecsLifetime, INSTANCE_ID, now);
+      const credentials = deps.issue(instanceRole!, ecsLifetime, INSTANCE_ID, now);
       // The service hands the same credentials out until this point, then new ones.
       const rotateAt = Math.max(credentials.issuedAt, credentials.expiresAt - (ecsRotateBefore * 1000) / timeScale);
       current = { credentials, rotateAt };
@@ -239,11 +243,11 @@ export function createVendingService(deps: VendingDeps): {
     if (state === 'invalid') return page(401, 'InvalidToken');
     if (state === 'absent' && ecs.requireToken === true) return page(403, 'TokenRequired');
     if (route.action === 'MetadataRole') {
-      if (ecs.roleName === undefined) return page(404, 'NoRoleAttached');
-      return text(200, ecs.roleName);
+      if (instanceRole === undefined) return page(404, 'NoRoleAttached');
+      return text(200, instanceRole);
     }
     if (route.action === 'MetadataCredentials') {
-      if (ecs.roleName === undefined || route.roleName !== ecs.roleName) return page(404, 'RoleNotFound');
+      if (instanceRole === undefined || route.roleName !== instanceRole) return page(404, 'RoleNotFound');
       const c = instanceCredentials(now);
       return json(200, {
         AccessKeyId: c.accessKeyId,
@@ -286,6 +290,10 @@ export function createVendingService(deps: VendingDeps): {
       return valid;
     },
     rotate() {
+      current = undefined;
+    },
+    renameRole(name) {
+      instanceRole = name;
       current = undefined;
     },
     tokenStateOf(route, headers, now) {

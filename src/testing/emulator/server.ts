@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Account } from './account.js';
 import type { Authenticator } from './auth.js';
 import { authorize } from './authorize.js';
-import { createFaultQueue, type FaultQueue, type Reply } from './faults.js';
+import { createFaultQueue, reshapeCredentials, type AnswerShape, type FaultQueue, type Reply } from './faults.js';
 import { IOT_VERSION, iotBody } from './iot.js';
 import { faultAnswer, routeVending, type VendingRoute, type createVendingService } from './metadata.js';
 import type { ResolvedOptions } from './options.js';
@@ -56,15 +56,33 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-function send(res: ServerResponse, status: number, contentType: string, text: string, requestId: string, now: number): void {
-  if (res.destroyed || res.headersSent) return;
-  res.writeHead(status, {
+function answerHeaders(contentType: string, text: string, requestId: string, now: number): Record<string, string> {
+  return {
     'Content-Type': contentType,
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': String(Buffer.byteLength(text)),
     Date: new Date(now).toUTCString(),
     'x-acs-request-id': requestId,
-  });
+  };
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string, requestId: string, now: number): void {
+  if (res.destroyed || res.headersSent) return;
+  res.writeHead(status, answerHeaders(contentType, text, requestId, now));
   res.end(text);
+}
+
+/** A credentials answer (vending JSON) with the shape's rewrites applied; other text as is. */
+function reshapeText(text: string, shape: AnswerShape | undefined, now: number): string {
+  if (shape === undefined) return text;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return text;
+  reshapeCredentials(body as Record<string, unknown>, shape, now);
+  return JSON.stringify(body);
 }
 
 /** Runs one API request (STS or IoT) to a response body, or throws an ApiError. */
@@ -114,11 +132,16 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
     fault: false,
   });
 
-  const replier = (record: EmulatorRequestRecord, res: ServerResponse, requestId: string): Reply => (status, contentType, text, code) => {
-    record.status = status;
-    record.code = code;
-    send(res, status, contentType, text, requestId, clock());
-  };
+  /** The answer's shape, set by a shaping fault (see faults.ts). */
+  type ShapeHolder = { shape?: AnswerShape };
+  const replier =
+    (record: EmulatorRequestRecord, res: ServerResponse, requestId: string, held: ShapeHolder): Reply =>
+    (status, contentType, text, code) => {
+      record.status = status;
+      record.code = code;
+      if (held.shape?.resetAfterBytes !== undefined) record.code = 'ConnectionReset';
+      faults.deliver(res, status, answerHeaders(contentType, text, requestId, clock()), text, held.shape);
+    };
 
   /** A request to the ECS metadata service or the credentials URI. */
   async function handleVending(req: IncomingMessage, res: ServerResponse, route: VendingRoute, path: string, now0: number, requestId: string): Promise<void> {
@@ -127,14 +150,20 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
     const tokenState = ctx.vending.tokenStateOf(route, req.headers, now0);
     if (tokenState !== undefined) record.metadataToken = tokenState;
     log.push(record);
-    const reply = replier(record, res, requestId);
+    const held: ShapeHolder = {};
+    const reply = replier(record, res, requestId, held);
     const replyError = (error: ApiError) => {
       const answer = faultAnswer(route, error.status, error.code, error.message);
       reply(answer.status, answer.contentType, answer.text, answer.code);
     };
-    if (await faults.apply(route.action, { record, res, requestId, reply, replyError })) return;
-    const answer = ctx.vending.answer(route, method, req.headers, clock());
-    reply(answer.status, answer.contentType, answer.text, answer.code);
+    const shape = (s: AnswerShape) => (held.shape = s);
+    if (!(await faults.apply(route.action, { record, res, requestId, reply, replyError, shape }))) {
+      const now = clock();
+      const answer = ctx.vending.answer(route, method, req.headers, now);
+      reply(answer.status, answer.contentType, answer.status === 200 ? reshapeText(answer.text, held.shape, now) : answer.text, answer.code);
+    }
+    // A role renamed right after this answer (e.g. between role discovery and credentials).
+    if (held.shape?.renameRoleTo !== undefined) ctx.vending.renameRole(held.shape.renameRoleTo);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -160,17 +189,23 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
     const format: ResponseFormat =
       parsed.signatureVersion !== 'v3' && (parsed.params.Format ?? 'XML').toUpperCase() === 'XML' ? 'XML' : 'JSON';
     const product = parsed.version === IOT_VERSION ? 'Iot' : 'Sts';
-    const reply = replier(record, res, requestId);
+    const held: ShapeHolder = {};
+    const reply = replier(record, res, requestId, held);
     const replyError = (error: ApiError) => {
       const { contentType, text } = render(errorBody(error, requestId, hostId, product), format, 'Error');
       reply(error.status, contentType, text, error.code);
     };
+    const shape = (s: AnswerShape) => (held.shape = s);
 
-    if (await faults.apply(parsed.action, { record, res, requestId, reply, replyError })) return;
+    if (await faults.apply(parsed.action, { record, res, requestId, reply, replyError, shape })) return;
 
     try {
-      const result = dispatch(ctx, parsed, clock());
+      const now = clock();
+      const result = dispatch(ctx, parsed, now);
       result.RequestId = requestId;
+      if (typeof result.Credentials === 'object' && result.Credentials !== null) {
+        reshapeCredentials(result.Credentials as Record<string, unknown>, held.shape, now);
+      }
       const { contentType, text } = render(result, format, `${parsed.action}Response`);
       reply(200, contentType, text, undefined);
     } catch (error) {

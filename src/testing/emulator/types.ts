@@ -304,6 +304,55 @@ export type EmulatorFault = {
   reset?: boolean;
   /** Answer with an HTML page, truncated JSON, or this literal body. */
   body?: 'html' | 'malformed-json' | (string & {});
+  /**
+   * Shaping fields: they change the answer (the normal one, or the error above) instead of
+   * replacing it. Send the headers at once, then the body `chunkBytes` (default 1) at a time,
+   * this many ms apart: a slow body.
+   */
+  trickleMs?: number;
+  /** Chunk size of a trickled body, in bytes. Default 1. */
+  chunkBytes?: number;
+  /** Send the headers (with the full Content-Length) and this many body bytes, then reset the socket. */
+  resetAfterBytes?: number;
+  /** Another `Content-Type` for the answer (e.g. `text/html` on a JSON body). */
+  contentType?: string;
+  /** Extra or replaced response headers, e.g. `{ Age: '3000' }`. */
+  headers?: Record<string, string>;
+  /** The server clock is off by this much: the `Date` header and every `Expiration` move by it. */
+  clockOffsetMs?: number;
+  /** A credentials answer's `Expiration` is this many seconds from now on the emulator clock (negative: already past). */
+  expiresInSeconds?: number;
+  /**
+   * Fields of a credentials answer (STS `Credentials`, or the vending JSON) set to these
+   * literal values, or removed with `null`: e.g. `{ Expiration: 'soon' }`.
+   */
+  fields?: Record<string, string | null>;
+  /** ECS metadata: right after this answer, the instance's role is renamed to this (a detach and attach). */
+  renameRoleTo?: string;
+};
+
+/**
+ * Credentials the emulator issued (AssumeRole, AssumeRoleWithOIDC, ECS metadata, credentials
+ * URI); see {@link Emulator.issued}. Tests look for these secrets in logs and errors.
+ *
+ * @example
+ * ```ts
+ * import { startEmulator, type EmulatorIssuedCredentials } from 'alicred/testing';
+ * const emu = await startEmulator({ credentialsUri: { roleName: 'vended' } });
+ * await fetch(emu.credentialsUri);
+ * const [first]: EmulatorIssuedCredentials[] = emu.issued();
+ * first?.roleName; // 'vended'
+ * await emu.close();
+ * ```
+ */
+export type EmulatorIssuedCredentials = {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken: string;
+  /** On the emulator clock. */
+  expiration: Date;
+  roleName: string;
+  sessionName: string;
 };
 
 /**
@@ -447,6 +496,13 @@ export type Emulator = {
    * get `InvalidAccessKeyId.NotFound`. Returns false when the key is unknown.
    */
   revoke(accessKeyId: string): boolean;
+  /**
+   * Deletes a role: later AssumeRole calls for it get `EntityNotExist.Role`; sessions
+   * already issued stay valid until they expire. Returns false when there was no such role.
+   */
+  deleteRole(name: string): boolean;
+  /** Every credential issued so far, oldest first (their secrets included: for leak checks). */
+  issued(): EmulatorIssuedCredentials[];
   /**
    * Invalidates every IMDSv2 token issued so far (as an instance restart would): data
    * requests carrying one then get 401. Returns how many were still valid.
