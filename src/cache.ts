@@ -13,6 +13,7 @@ import type { Credentials } from './credentials.js';
 import { CredentialsError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
+import { issuedLifetimeOf, recordIssuedLifetime } from './internal/issued-lifetime.js';
 import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
 
 /**
@@ -114,7 +115,7 @@ type LoadContext = { load: () => Promise<Credentials>; advisoryWindowMs: WindowS
  * ```
  */
 export function createStsCache(options: StsCacheOptions = {}): StsCache {
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => Date.now());
   const elapsed = options.clock ?? monotonicNow;
   const lru = new LRUCache<string, Credentials, LoadContext>({
     max: options.max ?? 500,
@@ -129,7 +130,7 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
       const expiresAt = credentials.expiration?.getTime();
       if (expiresAt !== undefined) {
         const lifetime = expiresAt - clock();
-        lifetimes.set(credentials, lifetime);
+        recordIssuedLifetime(credentials, lifetime);
         // Kept until the loading provider's own advisory point.
         const ttl = Math.floor(lifetime - windowOf(context.advisoryWindowMs, defaultAdvisoryWindow, lifetime));
         // A result already past its advisory point is handed to this caller but not kept.
@@ -141,15 +142,13 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
 
   /** Keys whose load has started and not yet settled. */
   const unsettled = new Set<string>();
-  /** Each cached credential's lifetime when it was loaded, for the requesters' own windows. */
-  const lifetimes = new WeakMap<Credentials, number>();
 
   /** True when the cached value for `key` is inside the requester's advisory window. */
   function tooOldFor(key: string, advisoryWindowMs: WindowSize | undefined): boolean {
     const cached = lru.peek(key);
     const expiresAt = cached?.expiration?.getTime();
     if (cached === undefined || expiresAt === undefined) return false;
-    const lifetime = lifetimes.get(cached) ?? expiresAt - clock();
+    const lifetime = issuedLifetimeOf(cached) ?? expiresAt - clock();
     return expiresAt - clock() <= windowOf(advisoryWindowMs, defaultAdvisoryWindow, lifetime);
   }
 

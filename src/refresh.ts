@@ -24,6 +24,7 @@ import { normalizeCredentials, type Credentials } from './credentials.js';
 import { ConfigError, CredentialsError, CredentialsProviderError, isCredentialsError, isErrorLike, isRetryableError, messageOf } from './errors.js';
 import { raceAbort, unrefTimeout } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
+import { issuedLifetimeOf } from './internal/issued-lifetime.js';
 import { collectedTimers, fireTimer, setHold } from './internal/timers.js';
 import { MAX_TIMER_MS } from './internal/validate-options.js';
 import { sanitizeError, sanitizeText } from './internal/redact.js';
@@ -93,7 +94,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     throw new ConfigError('refreshing: source must be a provider function', { provider: 'refresh', field: 'source' });
   }
   checkRefreshOptions(options);
-  const wallNow = options.clock ?? Date.now;
+  const wallNow = options.clock ?? (() => Date.now());
   const elapsedNow = options.clock ?? monotonicNow;
   const random = options.random ?? Math.random;
   const logger = options.logger;
@@ -176,7 +177,10 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     clearTimer();
     if (closed || !useTimer || !Number.isFinite(delayMs)) return;
     // setTimeout fires at once for delays over 2^31-1 ms (~24.8 days); wake up then and re-arm.
-    const handle = setTimeout(fireTimer, Math.max(0, Math.min(delayMs, MAX_TIMER_MS)), weakCore);
+    // Whole seconds beyond 10 s: Node keeps one timer list per distinct delay, and jittered
+    // millisecond delays across thousands of providers would leave thousands of them behind.
+    const ms = delayMs > 10_000 ? Math.ceil(delayMs / 1000) * 1000 : delayMs;
+    const handle = setTimeout(fireTimer, Math.max(0, Math.min(ms, MAX_TIMER_MS)), weakCore);
     setHold(handle, false);
     timerBox.handle = handle;
   }
@@ -284,11 +288,14 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       schedule(retryInMs);
       return current;
     }
-    const lifetimeMs = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - wall;
+    const remainingMs = expiresAt === undefined ? Number.POSITIVE_INFINITY : expiresAt - wall;
+    // Windows scale with the lifetime the credential was issued with: one that aged in the shared
+    // STS cache keeps a 900 s token's windows, not those of the 500 s it has left.
+    const lifetimeMs = Math.max(remainingMs, issuedLifetimeOf(credentials) ?? 0);
     const advisoryMs = windowOf(options.advisoryWindowMs, defaultAdvisoryWindow, lifetimeMs);
     // The mandatory window never exceeds the advisory one.
     const mandatoryMs = Math.min(advisoryMs, windowOf(options.mandatoryWindowMs, defaultMandatoryWindow, lifetimeMs));
-    const expiresAtElapsed = now + lifetimeMs;
+    const expiresAtElapsed = now + remainingMs;
     const fresh: Entry = {
       credentials,
       resolved: Promise.resolve(credentials),
@@ -306,8 +313,9 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
     lastError = undefined;
     emit({ type: 'refreshed', accessKeyId: credentials.accessKeyId, expiration: credentials.expiration, source: credentials.source });
     if (advisoryMs >= lifetimeMs) {
-      // Born inside its own advisory window: every call would start another refresh. Space them
-      // out like a non-rotation, and say once that the windows do not fit the lifetime.
+      // The windows do not fit the lifetime: every credential is born inside its advisory window
+      // and every call would start another refresh. Space them out like a non-rotation, and say
+      // once that the windows should be smaller.
       quietUntil = now + Math.max(1_000, (fresh.mandatoryAt - now) / 4) * (0.75 + random() * 0.5);
       if (!warnedWindows) {
         warnedWindows = true;
@@ -319,6 +327,7 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
       }
       schedule(quietUntil - now);
     } else {
+      // An aged credential may arrive past its advisory point: the timer then fires at once.
       scheduleAdvisory(fresh);
     }
     return fresh;

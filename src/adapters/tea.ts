@@ -136,7 +136,7 @@ function teaModel(c: Credentials, providerName: string): TeaCredentialModel {
  * ```
  */
 export function toTeaCredential(provider: CredentialProvider, options: TeaCredentialOptions = {}): Credential {
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => Date.now());
   /** The snapshot the deprecated per-field getters answer from. */
   let snapshot: Credentials | undefined;
   /**

@@ -176,7 +176,7 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
       }),
       controller.signal,
     );
-    const localNow = (call.clock ?? Date.now)();
+    const localNow = call.clock ? call.clock() : Date.now();
     const text = await readBody(response, maxBytes, controller.signal);
     finished = true;
     return { status: response.type === 'opaqueredirect' ? 0 : response.status, headers: response.headers, text, localNow };

@@ -164,6 +164,17 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
     const section = checkIniProfile(loaded.value, profileChoice.value, path, PROVIDER, options.logger);
     if (!section) {
       const known = [...loaded.value.sections.keys()];
+      const unreadable = loaded.value.skipped[0];
+      if (known.length === 0 && unreadable !== undefined) {
+        // Nothing in the file could be read (a binary or otherwise broken file): that is a
+        // broken configuration, not an absent one, so a chain must stop here rather than
+        // quietly use another identity.
+        throw new ConfigError(
+          `${LABEL}: ${path} is not an ini credentials file: no profile could be read (line ${unreadable.line} ${unreadable.what}); ` +
+            'fix or remove it',
+          { provider: PROVIDER, file: path, line: unreadable.line },
+        );
+      }
       const listing = known.length === 0 ? 'it has no profiles' : `its profiles: ${known.join(', ')}`;
       if (profileChoice.from === 'default') {
         throw new CredentialsProviderError(`${LABEL}: ${path} has no [default] profile (${listing})`, {

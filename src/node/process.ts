@@ -112,7 +112,7 @@ export function fromProcess(options: FromProcessOptions): RefreshingProvider {
   const program = programName(command);
   const run: RunSpec = { command, program, timeoutMs, maxOutputBytes, cwd: options.cwd, env: options.env };
   const logger = options.logger ?? options.refresh?.logger;
-  const clock = options.refresh?.clock ?? Date.now;
+  const clock = options.refresh?.clock ?? (() => Date.now());
   return refreshing(
     async ({ signal } = {}) => clampLifetime(parseOutput(await runCommand(run, signal), program), clock(), program, logger),
     {

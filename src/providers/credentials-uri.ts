@@ -172,7 +172,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
     explicit = validateCredentialsUri(options.uri, 'uri');
   }
   const stable = stableExpiration();
-  const wallNow = options.refresh?.clock ?? Date.now;
+  const wallNow = options.refresh?.clock ?? (() => Date.now());
 
   function target(): URL {
     if (explicit) return explicit;

@@ -161,7 +161,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
   const configuredRole =
     options.roleName === undefined || options.roleName.trim() === '' ? undefined : checkRoleName(options.roleName.trim(), 'roleName');
   const logger = options.logger;
-  const wallNow = options.refresh?.clock ?? Date.now;
+  const wallNow = options.refresh?.clock ?? (() => Date.now());
   const tokenClock: () => number = options.refresh?.clock ?? monotonicNow;
   const stable = stableExpiration();
 

@@ -53,7 +53,7 @@ export function fromStatic(init: StaticCredentialsInit & { clock?: () => number 
   if (init.expiration !== undefined && !(init.expiration instanceof Date && Number.isFinite(init.expiration.getTime()))) {
     throw new ConfigError(`fromStatic: 'expiration' must be a valid Date`, { provider: 'static', field: 'expiration' });
   }
-  const clock = init.clock ?? Date.now;
+  const clock = init.clock ?? (() => Date.now());
   const credentials = createCredentials({ ...init, source: 'static' });
   const expiresAt = init.expiration?.getTime();
   return async function staticProvider(options) {

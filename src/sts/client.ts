@@ -166,7 +166,7 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new ConfigError('fetch must be a function compatible with the global fetch', { field: 'fetch', provider: 'sts' });
   }
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => Date.now());
   const userAgent = options.userAgent ?? DEFAULT_STS_USER_AGENT;
 
   function fetchImpl(): typeof fetch {

@@ -78,7 +78,7 @@ export type FakeCredentialSource = CredentialProvider & {
  * ```
  */
 export function fakeCredentialSource(options: FakeCredentialSourceOptions = {}): FakeCredentialSource {
-  const clock = options.clock ?? Date.now;
+  const clock = options.clock ?? (() => Date.now());
   const lifetimeMs = 'lifetimeMs' in options ? options.lifetimeMs : 900_000;
   const delayMs = options.delayMs ?? 0;
   const name = options.name ?? 'fake';

@@ -115,19 +115,18 @@ describe('profile file faults', () => {
     // Deterministic bytes, NULs and invalid UTF-8 included, then the real profile.
     const bytes = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 131 + 7) % 256));
     writeFileSync(file, Buffer.concat([bytes, Buffer.from(iniProfile())]), { mode: 0o600 });
-    // As found: the garbage swallows the [default] header (no newline before it), every
-    // line is "before any section", and the default profile is "not there": the provider
-    // declines (tryNext) without a warning, so a chain moves on to the next identity.
-    // Reported; a corrupt file arguably deserves a ConfigError.
+    // The garbage swallows the [default] header (no newline before it), so no profile can be
+    // read at all: a broken file, reported as a ConfigError naming it, so a chain stops here
+    // instead of quietly using another identity.
     const p = probe();
     const provider = fromIniProfile(options(p, dir));
     const r = await settle(provider());
-    const error = expectTypedError(!r.ok && r.error, { cls: CredentialsProviderError, code: 'ProviderError', message: /credentials has no \[default\] profile \(it has no profiles\)/ });
-    expect((error as CredentialsProviderError).tryNext).toBe(true);
-    expect(p.log.lines).toEqual([]);
+    const error = expectTypedError(!r.ok && r.error, { cls: ConfigError, code: 'ConfigError', message: /credentials is not an ini credentials file: no profile could be read/ });
+    expect((error as ConfigError).file).toBe(file);
+    expect((error as CredentialsProviderError).tryNext).toBe(false);
     expect(emu.callCount()).toBe(0);
     await p.end({ errors: [error], secrets: [ALICE.accessKeySecret, ...issuedSecrets(emu)], close: [provider] });
-    table.row('binary profile file', 0, 'declined (tryNext), no warning: see report');
+    table.row('binary profile file', 0, 'ConfigError naming the file, no STS call');
   });
 
   it('symlink loop in place of the credentials file', async () => {
