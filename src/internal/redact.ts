@@ -46,7 +46,36 @@ export function scrubSecrets(text: string, secrets: readonly (string | undefined
   for (const form of [...forms].sort((a, b) => b.length - a.length)) {
     if (form.length >= MIN_SCRUB_LENGTH) out = out.split(form).join(REDACTED);
   }
-  return out;
+  return scrubFragments(out, forms);
+}
+
+/** Pieces of a secret this long or longer are secret too (a body cut inside it, a half-quoted key). */
+const FRAGMENT_LENGTH = 12;
+
+/**
+ * Masks every run of `FRAGMENT_LENGTH`+ characters that also occurs inside a secret: a server
+ * that echoes part of a key, or a body cut in the middle of one, must not show that part.
+ * One pass over the text with a set of the secrets' fragments; the text is bounded by callers.
+ */
+function scrubFragments(text: string, forms: ReadonlySet<string>): string {
+  const fragments = new Set<string>();
+  for (const form of forms) {
+    if (form.length <= FRAGMENT_LENGTH) continue;
+    // Bounded: a token of a few KiB gives a few thousand fragments.
+    for (let i = 0; i + FRAGMENT_LENGTH <= Math.min(form.length, 16_384); i++) fragments.add(form.slice(i, i + FRAGMENT_LENGTH));
+  }
+  if (fragments.size === 0 || text.length < FRAGMENT_LENGTH) return text;
+  let out = '';
+  let i = 0;
+  let maskedTo = 0;
+  for (; i + FRAGMENT_LENGTH <= text.length; i++) {
+    if (fragments.has(text.slice(i, i + FRAGMENT_LENGTH))) {
+      if (i > maskedTo) out += text.slice(maskedTo, i);
+      if (i >= maskedTo) out += REDACTED;
+      maskedTo = i + FRAGMENT_LENGTH;
+    }
+  }
+  return maskedTo === 0 ? text : out + text.slice(Math.max(maskedTo, 0));
 }
 
 /** Drops a trailing prefix of any secret from a string that was cut short. */
@@ -95,8 +124,11 @@ export const DEFAULT_EXCERPT_CHARS = 200;
 
 // `"AccessKeySecret": "…"`, `token=…`: the value after a secret-looking field name.
 const SECRET_FIELD_RE = /("?(?:AccessKeySecret|SecurityToken|access_key_secret|security_token|sts_token|secret|token|password)"?\s*[:=]\s*)("[^"]*"?|[^\s,;&}]*)/gi;
+// The same fields written as XML elements (`<AccessKeySecret>…</AccessKeySecret>`), as STS answers in XML.
+const SECRET_ELEMENT_RE = /(<(AccessKeySecret|SecurityToken|access_key_secret|security_token|sts_token|Secret|Token|Password)>)[^<]*((?:<\/\2>)?)/gi;
 // A long run of key-like characters: a secret nobody told us about.
-const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{32,}/g;
+// A credentials answer's secrets are 30 characters and up; 16 catches them wherever they stand.
+const LONG_RUN_RE = /[A-Za-z0-9+/=_-]{16,}/g;
 
 /** Options of {@link bodyExcerpt}. */
 export type ExcerptOptions = {
@@ -123,7 +155,9 @@ export function bodyExcerpt(text: string, options: ExcerptOptions = {}): string 
   const secrets = options.secrets ?? [];
   const max = options.max ?? DEFAULT_EXCERPT_CHARS;
   const prefix = text.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets) : text;
-  let masked = scrubSecrets(stripUrlSecrets(prefix), secrets).replace(SECRET_FIELD_RE, '$1"[REDACTED]"');
+  let masked = scrubSecrets(stripUrlSecrets(prefix), secrets)
+    .replace(SECRET_FIELD_RE, '$1"[REDACTED]"')
+    .replace(SECRET_ELEMENT_RE, `$1${REDACTED}$3`);
   if (options.unknownSecrets === true) masked = masked.replace(LONG_RUN_RE, REDACTED);
   const collapsed = masked.replace(/\s+/g, ' ').trim();
   if (collapsed.length <= max) return prefix.length < text.length ? `${collapsed}…` : collapsed;

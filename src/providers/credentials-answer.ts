@@ -74,7 +74,7 @@ export function isRetryableStatus(status: number): boolean {
 /** Headers whose values are never secret (scrubbing them would only garble messages). */
 const PLAIN_HEADERS: ReadonlySet<string> = new Set(['accept', 'content-type', 'user-agent', 'x-aliyun-ecs-metadata-token-ttl-seconds']);
 
-function headerSecrets(headers: Record<string, string>): string[] {
+export function headerSecrets(headers: Record<string, string>): string[] {
   return Object.entries(headers)
     .filter(([name]) => !PLAIN_HEADERS.has(name.toLowerCase()))
     .map(([, value]) => value);
@@ -137,6 +137,8 @@ export type CredentialsBodyOptions = {
   localNow: number;
   /** Told when a lifetime is cut to 12 h. */
   logger?: Logger | undefined;
+  /** The request's own secrets (header values, query values, a metadata token): never quoted from the body. */
+  secrets?: readonly (string | undefined)[] | undefined;
 };
 
 /**
@@ -158,7 +160,7 @@ export function parseCredentialsBody(
   try {
     body = JSON.parse(answer.text);
   } catch {
-    fail(`answered HTTP ${answer.status} with a body that is not JSON: "${excerpt(answer.text, ANSWER_EXCERPT)}"`);
+    fail(`answered HTTP ${answer.status} with a body that is not JSON: "${excerpt(answer.text, { ...ANSWER_EXCERPT, secrets: how.secrets })}"`);
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     fail(`answered HTTP ${answer.status} with JSON that is not an object`);
@@ -166,15 +168,15 @@ export function parseCredentialsBody(
   const r = body as Record<string, unknown>;
   if (r.Code !== undefined || how.requireCode) {
     if (r.Code !== 'Success') {
-      const code = typeof r.Code === 'string' ? JSON.stringify(excerpt(r.Code, { max: 64, unknownSecrets: true })) : r.Code === undefined ? 'no Code' : 'a Code that is not a string';
-      const message = typeof r.Message === 'string' && r.Message !== '' ? ` (Message: "${excerpt(r.Message, ANSWER_EXCERPT)}")` : '';
+      const code = typeof r.Code === 'string' ? JSON.stringify(excerpt(r.Code, { max: 64, unknownSecrets: true, secrets: how.secrets })) : r.Code === undefined ? 'no Code' : 'a Code that is not a string';
+      const message = typeof r.Message === 'string' && r.Message !== '' ? ` (Message: "${excerpt(r.Message, { ...ANSWER_EXCERPT, secrets: how.secrets })}")` : '';
       fail(`answered ${code} instead of Code "Success"${message}`, 'UnsuccessfulResponse');
     }
   }
   const checked = checkCredentialsRecord(r, { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: true, parseTime: parseStsTime });
   if (checked.problems !== undefined) {
     if (checked.problems[0]!.problem === 'not-a-date') {
-      fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(excerpt(r.Expiration as string, { max: 40, unknownSecrets: true }))}`);
+      fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(excerpt(r.Expiration as string, { max: 40, unknownSecrets: true, secrets: how.secrets }))}`);
     }
     fail(`answered without ${checked.problems.map((p) => p.key).join(', ')} (each must be a non-empty string)`);
   }

@@ -21,7 +21,7 @@ import { isLoopbackHost } from '../sts/endpoints.js';
 
 import type { Logger } from '../types.js';
 import { engineOptions } from './options.js';
-import { ANSWER_EXCERPT, httpRequest, isRetryableStatus, parseCredentialsBody, stableExpiration } from './credentials-answer.js';
+import { ANSWER_EXCERPT, headerSecrets, httpRequest, isRetryableStatus, parseCredentialsBody, stableExpiration } from './credentials-answer.js';
 
 /** The env variable with the credentials URI. */
 export const CREDENTIALS_URI_ENV = 'ALIBABA_CLOUD_CREDENTIALS_URI';
@@ -193,6 +193,8 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
     async ({ signal } = {}) => {
       const url = target();
       const describe = describeUrl(url);
+      // What this request carries that a server might echo: query values and header values.
+      const secrets = [...querySecrets(url), ...headerSecrets(headers)];
       const answer = await httpRequest({
         url: url.href,
         method: 'GET',
@@ -214,7 +216,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
             code: 'Redirect',
           });
         }
-        throw new CredentialsProviderError(`${LABEL}: ${describe} answered HTTP ${answer.status}: "${excerpt(answer.text, ANSWER_EXCERPT)}"`, {
+        throw new CredentialsProviderError(`${LABEL}: ${describe} answered HTTP ${answer.status}: "${excerpt(answer.text, { ...ANSWER_EXCERPT, secrets })}"`, {
           provider: PROVIDER,
           code: 'HttpError',
           retryable: isRetryableStatus(answer.status),
@@ -228,6 +230,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
         source: PROVIDER,
         localNow: answer.localNow ?? wallNow(),
         logger: options.logger ?? options.refresh?.logger,
+        secrets,
       });
       return stable(credentials, statedExpiration);
     },

@@ -249,8 +249,8 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
     return first;
   }
 
-  function httpError(answer: HttpAnswer, what: string): CredentialsProviderError {
-    return new CredentialsProviderError(`${LABEL}: ${what} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text, { max: 80, unknownSecrets: true })}"`, {
+  function httpError(answer: HttpAnswer, what: string, token: string | undefined): CredentialsProviderError {
+    return new CredentialsProviderError(`${LABEL}: ${what} answered HTTP ${answer.status}: "${bodyExcerpt(answer.text, { max: 80, unknownSecrets: true, secrets: [token] })}"`, {
       provider: PROVIDER,
       code: 'HttpError',
       retryable: isRetryableStatus(answer.status),
@@ -266,7 +266,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
         { provider: PROVIDER, code: 'NoRole', tryNext: false },
       );
     }
-    if (answer.status !== 200) throw httpError(answer, `GET ${ROLES_PATH}`);
+    if (answer.status !== 200) throw httpError(answer, `GET ${ROLES_PATH}`, attempt.token?.value);
     const name = answer.text.split(/\r?\n/).map((line) => line.trim()).find((line) => line !== '');
     if (name === undefined) {
       throw new CredentialsProviderError(`${LABEL}: no RAM role is attached to this ECS instance (GET ${ROLES_PATH} answered an empty list)`, {
@@ -306,7 +306,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
           { provider: PROVIDER, code: 'RoleNotFound' },
         );
       }
-      if (answer.status !== 200) throw httpError(answer, `GET ${ROLES_PATH}${roleName}`);
+      if (answer.status !== 200) throw httpError(answer, `GET ${ROLES_PATH}${roleName}`, attempt.token?.value);
       const { credentials, statedExpiration } = parseCredentialsBody(answer, {
         provider: PROVIDER,
         label: LABEL,
@@ -315,6 +315,7 @@ export function fromEcsMetadata(options: FromEcsMetadataOptions = {}): Refreshin
         source: PROVIDER,
         localNow: answer.localNow ?? wallNow(),
         logger: options.refresh?.logger ?? logger,
+        secrets: [attempt.token?.value],
       });
       return stable(credentials, statedExpiration);
     },
