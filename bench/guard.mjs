@@ -1,5 +1,6 @@
 /**
- * Bench safety net, imported first by bench/run.mjs.
+ * Bench safety net, imported first by bench/run.mjs and bench/heap-child.mjs, and preloaded
+ * (--import) into the cold-import children of bench/import.mjs.
  *
  * The benchmark must never reach the network: both libraries are fed by in-process fakes.
  * This module (1) disables the peer's ECS metadata lookups through its documented

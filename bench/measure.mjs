@@ -62,3 +62,39 @@ export async function calibrate(n = 1_000_000) {
   }
   return { dateNow: median(dateNs), performanceNow: median(perfNs), awaitAsync: median(awaitNs) };
 }
+
+/**
+ * Runs `ours` and `peer` (each returning one measurement) for `rounds` rounds, alternating
+ * which goes first, and returns both series and the per-round ratios ours/peer.
+ */
+export async function interleaved(rounds, ours, peer) {
+  const a = [];
+  const b = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      a.push(await ours());
+      b.push(await peer());
+    } else {
+      b.push(await peer());
+      a.push(await ours());
+    }
+  }
+  return { ours: a, peer: b, ...ratioStats(a, b) };
+}
+
+/** Per-round ratios a[i]/b[i]: all of them, their median, min and max. */
+export function ratioStats(a, b) {
+  const ratios = a.map((x, i) => x / b[i]);
+  return { ratios, ratio: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
+/** "0.42 (0.40–0.45)": median of per-round ratios with their range. */
+export function formatRatioRange({ ratio, min, max }) {
+  if (min === max) return formatRatio(ratio);
+  return `${formatRatio(ratio)} (${formatRatio(min)}–${formatRatio(max)})`;
+}
+
+export function formatBytes(bytes) {
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(2)} KB`;
+  return `${Math.round(bytes)} B`;
+}

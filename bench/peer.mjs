@@ -100,3 +100,29 @@ export function createPeerRoleProvider({ durationSeconds, delayMs }) {
   provider.doRequest = fake;
   return { provider, fake, version };
 }
+
+/**
+ * The peer's Tea-facing object, built the way applications build it: `new Credential(config)`
+ * with type ram_role_arn over a static AccessKey. Its inner RAMRoleARNCredentialsProvider's
+ * `doRequest` is then replaced by the fake, as in createPeerRoleProvider.
+ */
+export function createPeerTeaCredential({ durationSeconds, delayMs, roleArn = 'acs:ram::1234567890123456:role/bench-tea' }) {
+  const mod = require('@alicloud/credentials');
+  const Credential = mod.default ?? mod;
+  const credential = new Credential({
+    type: 'ram_role_arn',
+    accessKeyId: 'LTAI-bench-static',
+    accessKeySecret: 'bench-static-secret',
+    roleArn,
+    roleSessionName: 'bench',
+    roleSessionExpiration: durationSeconds,
+    stsEndpoint: 'sts.invalid', // never contacted: doRequest is replaced below
+  });
+  const inner = credential.credential?.provider;
+  if (typeof inner?.doRequest !== 'function') {
+    throw new Error('bench: the peer Credential has no inner provider with a doRequest field to replace');
+  }
+  const fake = fakeStsDoRequest({ delayMs });
+  inner.doRequest = fake;
+  return { credential, fake, version: loadPeer().version };
+}
