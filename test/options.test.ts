@@ -92,6 +92,33 @@ describe('one clock', () => {
   });
 });
 
+describe('shared STS clients', () => {
+  it('providers made with one options object share one client, and still sign with their own identity', async () => {
+    const seen: string[] = [];
+    const fetchImpl = (async (_url: string, init: RequestInit) => {
+      seen.push(new Headers(init.headers).get('authorization') ?? '');
+      const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      return new Response(JSON.stringify({ RequestId: 'r', Credentials: { AccessKeyId: `STS.s${seen.length}`, AccessKeySecret: 's', SecurityToken: 't', Expiration: expiration } }), { status: 200 });
+    }) as unknown as typeof fetch;
+    const sts = { endpoint: 'http://127.0.0.1:9', fetch: fetchImpl };
+    const make = (id: string) =>
+      fromRamRole({ source: fromStatic({ accessKeyId: id, accessKeySecret: 'secret' }), roleArn: 'acs:ram::1234567890123456:role/app', sts, cache: false, refresh: { backgroundTimer: false } });
+    const a = make('LTAI5tTenantA');
+    const b = make('LTAI5tTenantB');
+    await a();
+    await b();
+    expect(seen).toHaveLength(2);
+    expect(seen[0]).toContain('LTAI5tTenantA');
+    expect(seen[1]).toContain('LTAI5tTenantB');
+    // A different logger gets a client of its own (it must receive that client's warnings).
+    const warn = vi.fn();
+    const c = fromRamRole({ source: fromStatic({ accessKeyId: 'LTAI5tTenantC', accessKeySecret: 'secret' }), roleArn: 'acs:ram::1234567890123456:role/app', sts, cache: false, logger: { warn } });
+    await c();
+    expect(seen[2]).toContain('LTAI5tTenantC');
+    c.close();
+  });
+});
+
 describe('when options are checked', () => {
   const rrsa = {
     ALIBABA_CLOUD_ROLE_ARN: 'acs:ram::1234567890123456:role/app',

@@ -5,7 +5,9 @@
  * once reaches every part.
  */
 import type { RefreshOptions } from '../refresh.js';
+import { processEnv } from '../internal/env.js';
 import { createStsClient, isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import { resolveStsEndpoint } from '../sts/endpoints.js';
 import type { Logger } from '../types.js';
 
 /** Options shared by the providers. */
@@ -25,17 +27,36 @@ export function engineOptions(options: CommonProviderOptions, defaults: RefreshO
   return { ...defaults, ...options.refresh, logger: options.refresh?.logger ?? options.logger ?? defaults.logger };
 }
 
+/** Clients made for one options object (or for none), by logger, clock and endpoint. */
+type SharedClient = { client: StsClient; logger: Logger | undefined; clock: (() => number) | undefined; endpoint: string };
+const sharedClients = new WeakMap<object, SharedClient[]>();
+/** The key for providers given no STS options at all. */
+const NO_OPTIONS = {};
+/** Distinct loggers or clocks per options object beyond this get their own, unshared client. */
+const MAX_SHARED_PER_KEY = 8;
+
 /**
  * The STS client a provider uses: the one given, or one created from the options given,
- * with the provider's logger and clock unless the options name their own.
+ * with the provider's logger and clock unless the options name their own. Providers made
+ * with the same options object (or none), logger, clock and resolved endpoint share one
+ * client: a provider per tenant or per request then costs no client of its own.
  *
  * @internal
  */
 export function stsClientFor(sts: StsClient | StsClientOptions | undefined, options: CommonProviderOptions): StsClient {
   if (isStsClient(sts)) return sts;
-  return createStsClient({
-    ...sts,
-    logger: sts?.logger ?? options.logger ?? options.refresh?.logger,
-    clock: sts?.clock ?? options.refresh?.clock,
-  });
+  const logger = sts?.logger ?? options.logger ?? options.refresh?.logger;
+  const clock = sts?.clock ?? options.refresh?.clock;
+  // The endpoint depends on the environment at this moment: a client is shared only while it agrees.
+  const endpoint = resolveStsEndpoint(sts ?? {}, sts?.env ?? processEnv() ?? {}).url;
+  const key: object = sts ?? NO_OPTIONS;
+  const shared = sharedClients.get(key) ?? [];
+  const hit = shared.find((s) => s.logger === logger && s.clock === clock && s.endpoint === endpoint);
+  if (hit) return hit.client;
+  const client = createStsClient({ ...sts, logger, clock });
+  if (shared.length < MAX_SHARED_PER_KEY) {
+    shared.push({ client, logger, clock, endpoint: client.endpoint });
+    sharedClients.set(key, shared);
+  }
+  return client;
 }
