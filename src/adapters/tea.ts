@@ -151,6 +151,8 @@ export function toTeaCredential(provider: CredentialProvider, options: TeaCreden
   // refreshing provider hands back the same Credentials object until it refreshes.
   let lastCredentials: Credentials | undefined;
   let lastModel: TeaCredentialModel | undefined;
+  let lastAnswer: Promise<Credentials> | undefined;
+  let lastModelAnswer: Promise<TeaCredentialModel> | undefined;
   const modelOf = (c: Credentials): TeaCredentialModel => {
     if (c === lastCredentials) return lastModel!;
     lastModel = teaModel(c, options.providerName ?? headerSafe(`alicred/${c.source}`));
@@ -191,7 +193,16 @@ export function toTeaCredential(provider: CredentialProvider, options: TeaCreden
   };
 
   const adapter = {
-    getCredential: () => provider().then(modelOf),
+    getCredential: (): Promise<TeaCredentialModel> => {
+      // A refreshing provider's hot path hands back one settled promise per credential: answer
+      // it with one settled promise of the model, with no allocation per request.
+      const answer = provider();
+      if (answer !== lastAnswer) {
+        lastAnswer = answer;
+        lastModelAnswer = answer.then(modelOf);
+      }
+      return lastModelAnswer!;
+    },
     getAccessKeyId: async () => {
       const c = await forNewRequest();
       open++;
