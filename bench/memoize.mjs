@@ -40,6 +40,28 @@ async function loopAws(provider, n) {
   return ns;
 }
 
+/**
+ * The floor of each design, without either library: what a cached call must do at least.
+ * memoize's rule reads one clock (the wall clock) in an async function; alicred's rules need
+ * two (the monotonic clock, so a clock set back cannot keep a dead credential alive, and the
+ * wall clock, so one is never served after a machine sleep) and hand back a settled promise.
+ */
+async function floors(n) {
+  const value = { accessKeyId: 'floor', expiration: new Date(Date.now() + 3600_000) };
+  const settled = Promise.resolve(value);
+  const anchor = performance.now() - Date.now();
+  const advisoryAt = performance.now() + 1800_000;
+  const twoClocks = () => (Math.max(performance.now(), Date.now() + anchor) < advisoryAt ? settled : Promise.reject(new Error('late')));
+  const oneClock = async () => {
+    if (value.expiration.getTime() - Date.now() < 300_000) throw new Error('late');
+    return value;
+  };
+  return {
+    two: async (m = n) => loopOurs(twoClocks, m),
+    one: async (m = n) => loopAws(oneClock, m),
+  };
+}
+
 export async function benchMemoize() {
   const { memoize } = require('@smithy/property-provider');
   const version = require('@smithy/property-provider/package.json').version;
@@ -77,7 +99,19 @@ export async function benchMemoize() {
       () => loopAws(aws, ITERATIONS),
     );
     if (fetch.calls !== 1 || awsCalls !== 1) throw new Error(`memoize: ${fetch.calls} (alicred) / ${awsCalls} (aws) source calls, expected 1 each`);
-    return { ...r, oursNs: median(r.ours), peerNs: median(r.peer), rounds: ROUNDS, iterations: ITERATIONS, version };
+    const floor = await floors(ITERATIONS);
+    await floor.two(WARMUP);
+    await floor.one(WARMUP);
+    const f = await interleaved(ROUNDS, () => floor.two(), () => floor.one());
+    return {
+      ...r,
+      oursNs: median(r.ours),
+      peerNs: median(r.peer),
+      rounds: ROUNDS,
+      iterations: ITERATIONS,
+      version,
+      floor: { ...f, oursNs: median(f.ours), peerNs: median(f.peer) },
+    };
   } finally {
     ours.close();
   }

@@ -242,6 +242,14 @@ async function main() {
       mark(memo.ratio <= 1.0),
     ],
     [
+      `floor of each design, no library: two clock reads + a settled promise (alicred's rules) vs one clock read in an async function (memoize's)`,
+      formatNs(memo.floor.oursNs),
+      `one clock: ${formatNs(memo.floor.peerNs)}`,
+      formatRatioRange(memo.floor),
+      'informational: the hot-path floor',
+      '',
+    ],
+    [
       `heap per resolved \`fromRamRole\` (own role ARN, \`cache: false\`, one shared \`sts\` options object: a client each; ${heap.n} kept, median of ${heap.rounds} children)`,
       formatBytes(heap.options.ours),
       `${peerName} RAMRoleARNCredentialsProvider, resolved: ${formatBytes(heap.options.peer)}`,
