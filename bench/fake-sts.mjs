@@ -12,6 +12,26 @@ function stsTimestamp(ms) {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/**
+ * The body STS answers AssumeRole with: the same for both libraries' fakes, the expiration
+ * computed from DurationSeconds and the current Date.now (so simulated time reaches it).
+ */
+export function assumeRoleAnswer(n, { durationSeconds, roleArn, sessionName }) {
+  return {
+    RequestId: `BENCH-${String(n).padStart(8, '0')}-0000-0000-000000000000`,
+    AssumedRoleUser: {
+      Arn: `${roleArn.replace(':role/', ':assumed-role/')}/${sessionName}`,
+      AssumedRoleId: `3000000000000000${n}:${sessionName}`,
+    },
+    Credentials: {
+      SecurityToken: `CAIS-bench-token-${n}`,
+      AccessKeyId: `STS.bench-${n}`,
+      AccessKeySecret: `bench-secret-${n}`,
+      Expiration: stsTimestamp(Date.now() + durationSeconds * 1000),
+    },
+  };
+}
+
 /** A fetch-compatible function answering AssumeRole; `.calls` counts requests. */
 export function fakeStsFetch({ delayMs = 0 } = {}) {
   let calls = 0;
@@ -25,19 +45,7 @@ export function fakeStsFetch({ delayMs = 0 } = {}) {
     const durationSeconds = Number(params.get('DurationSeconds') ?? 3600);
     const roleArn = params.get('RoleArn') ?? 'acs:ram::1234567890123456:role/bench';
     const sessionName = params.get('RoleSessionName') ?? 'bench';
-    const body = {
-      RequestId: `BENCH-${String(n).padStart(8, '0')}-0000-0000-000000000000`,
-      AssumedRoleUser: {
-        Arn: `${roleArn.replace(':role/', ':assumed-role/')}/${sessionName}`,
-        AssumedRoleId: `3000000000000000${n}:${sessionName}`,
-      },
-      Credentials: {
-        SecurityToken: `CAIS-bench-token-${n}`,
-        AccessKeyId: `STS.bench-${n}`,
-        AccessKeySecret: `bench-secret-${n}`,
-        Expiration: stsTimestamp(Date.now() + durationSeconds * 1000),
-      },
-    };
+    const body = assumeRoleAnswer(n, { durationSeconds, roleArn, sessionName });
     return new Response(JSON.stringify(body), {
       status: 200,
       headers: { 'content-type': 'application/json;charset=utf-8' },

@@ -19,6 +19,7 @@
  * Each fake network call is counted; that count is the peer's "source calls".
  */
 import { createRequire } from 'node:module';
+import { assumeRoleAnswer } from './fake-sts.mjs';
 
 const require = createRequire(import.meta.url);
 
@@ -35,11 +36,6 @@ function loadPeer() {
   return { RAMRoleARNCredentialsProvider, StaticAKCredentialsProvider, version };
 }
 
-/** STS' Expiration format: UTC, whole seconds, e.g. 2015-04-09T11:52:19Z. */
-function stsTimestamp(ms) {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /**
  * An in-process stand-in for the STS AssumeRole endpoint, with the shape of the value the
  * peer's http.doRequest resolves to ({ statusCode, headers, body: Buffer }).
@@ -54,19 +50,7 @@ export function fakeStsDoRequest({ delayMs = 0 } = {}) {
     const durationSeconds = Number(form.DurationSeconds ?? 3600);
     const roleArn = String(form.RoleArn ?? 'acs:ram::1234567890123456:role/bench');
     const sessionName = String(form.RoleSessionName ?? 'bench');
-    const body = {
-      RequestId: `BENCH-${String(n).padStart(8, '0')}-0000-0000-000000000000`,
-      AssumedRoleUser: {
-        Arn: `${roleArn.replace(':role/', ':assumed-role/')}/${sessionName}`,
-        AssumedRoleId: `3000000000000000${n}:${sessionName}`,
-      },
-      Credentials: {
-        SecurityToken: `CAIS-bench-token-${n}`,
-        AccessKeyId: `STS.bench-${n}`,
-        AccessKeySecret: `bench-secret-${n}`,
-        Expiration: stsTimestamp(Date.now() + durationSeconds * 1000),
-      },
-    };
+    const body = assumeRoleAnswer(n, { durationSeconds, roleArn, sessionName });
     return {
       statusCode: 200,
       headers: { 'content-type': 'application/json;charset=utf-8' },

@@ -169,3 +169,17 @@ export function createChain(providers: readonly CredentialProvider[], options: C
 
   return Object.assign(provider, { peek, close });
 }
+
+/**
+ * A provider that always rejects with `makeError()`, shaped like a refreshing one (`peek()`
+ * is undefined, `close()` does nothing): a source that is not configured, or misconfigured,
+ * standing in a chain.
+ *
+ * @internal
+ */
+export function failingProvider(makeError: () => unknown): ChainProvider {
+  const provider = async (): Promise<never> => {
+    throw makeError();
+  };
+  return Object.assign(provider, { peek: () => undefined, close: () => {} });
+}

@@ -1,4 +1,4 @@
-import { createChain, type ChainProvider } from '../chain.js';
+import { createChain, failingProvider, type ChainProvider } from '../chain.js';
 import type { Credentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError, messageOf, saysTryNext } from '../errors.js';
 import { fromCredentialsUri } from '../providers/credentials-uri.js';
@@ -98,10 +98,7 @@ function link(name: string, make: () => CredentialProvider): Link {
   try {
     return { name, provider: make() };
   } catch (error) {
-    const fail = async (): Promise<never> => {
-      throw error;
-    };
-    return { name, provider: Object.assign(fail, { peek: () => undefined, close: () => {} }) };
+    return { name, provider: failingProvider(() => error) };
   }
 }
 

@@ -55,6 +55,19 @@ export function scanJson(text: string): JsonScan {
   const record = (): void => {
     at.set(JSON.stringify(path), pos);
   };
+  /** After a member or an element: true when the container closes here, false when another follows. */
+  const closes = (close: string, what: string): boolean => {
+    ws();
+    if (text[pos] === ',') {
+      pos++;
+      return false;
+    }
+    if (text[pos] === close) {
+      pos++;
+      return true;
+    }
+    return fail(`expected ',' or '${close}' after ${what}`);
+  };
   const string = (): string => {
     const start = pos;
     if (text[pos] !== '"') fail('expected a string');
@@ -100,16 +113,7 @@ export function scanJson(text: string): JsonScan {
         pos++;
         value(depth + 1);
         path.pop();
-        ws();
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        if (text[pos] === '}') {
-          pos++;
-          return;
-        }
-        fail("expected ',' or '}' after an object member");
+        if (closes('}', 'an object member')) return;
       }
     }
     if (c === '[') {
@@ -125,16 +129,7 @@ export function scanJson(text: string): JsonScan {
         record();
         value(depth + 1);
         path.pop();
-        ws();
-        if (text[pos] === ',') {
-          pos++;
-          continue;
-        }
-        if (text[pos] === ']') {
-          pos++;
-          return;
-        }
-        fail("expected ',' or ']' after an array element");
+        if (closes(']', 'an array element')) return;
       }
     }
     if (c === '"') {

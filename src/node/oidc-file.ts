@@ -4,7 +4,8 @@
  * the variables the ACK pod-identity webhook injects.
  */
 import type { StsCache } from '../cache.js';
-import { ConfigError, CredentialsError, CredentialsProviderError } from '../errors.js';
+import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { failingProvider } from '../chain.js';
 import { processEnv, trimmedString, type EnvLike } from '../internal/env.js';
 import { fromOidc } from '../providers/oidc.js';
 import type { RefreshingProvider, RefreshOptions } from '../refresh.js';
@@ -62,13 +63,6 @@ export type FromOidcTokenFileOptions = {
   env?: EnvLike;
 };
 
-/** A provider that always throws (not configured, or misconfigured), shaped like a refreshing one. */
-function failing(makeError: () => CredentialsError): RefreshingProvider {
-  const provider = async (): Promise<never> => {
-    throw makeError();
-  };
-  return Object.assign(provider, { peek: () => undefined, close: () => {} });
-}
 
 /**
  * Temporary credentials for a RAM role from an OIDC token file, through STS
@@ -124,7 +118,7 @@ export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): Refre
     const message = roleArnOnlyFromEnv
       ? `fromOidcTokenFile: ${ENV_ROLE_ARN} is set but neither ${ENV_OIDC_PROVIDER_ARN} nor ${ENV_OIDC_TOKEN_FILE}: not an OIDC setup`
       : `fromOidcTokenFile: ${ENV_ROLE_ARN}, ${ENV_OIDC_PROVIDER_ARN} and ${ENV_OIDC_TOKEN_FILE} are not set`;
-    return failing(() => new CredentialsProviderError(message, { provider: PROVIDER, tryNext: true }));
+    return failingProvider(() => new CredentialsProviderError(message, { provider: PROVIDER, tryNext: true }));
   }
   const missing = required.filter((s) => s.value === undefined);
   if (missing.length > 0) {
@@ -132,7 +126,7 @@ export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): Refre
     const message =
       `fromOidcTokenFile: OIDC is partly configured (${present.map((s) => s.field).join(', ')}); ` +
       `missing ${names.join(' and ')}`;
-    return failing(() => new ConfigError(message, { provider: PROVIDER, field: missing[0]!.field }));
+    return failingProvider(() => new ConfigError(message, { provider: PROVIDER, field: missing[0]!.field }));
   }
 
   const path = tokenFile.value!;
@@ -181,7 +175,7 @@ export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): Refre
     // One rule for every provider: an explicit option is refused now; a value read from the
     // environment is reported by the calls (where a chain can show it beside the others).
     if (error instanceof ConfigError && typeof error.field === 'string' && error.field.startsWith('ALIBABA_CLOUD_')) {
-      return failing(() => error);
+      return failingProvider(() => error);
     }
     throw error;
   }
