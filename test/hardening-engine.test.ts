@@ -371,6 +371,18 @@ describe('item 5: foreign errors reach callers and observers without secrets', (
     expect(failed.error).toBe(e);
     expect((e.cause as Error).cause).toBeInstanceOf(Error); // the chain is kept, sanitized
   });
+  it('masks a bare token in a foreign message or cause (no URL, no key=value around it)', async () => {
+    const bare = 'CAIS8fKq2Zr0aB7xQ91mNw4tLp3Vh6';
+    const provider = refreshing(
+      async () => {
+        throw new Error(`vault said: denied for ${bare}`, { cause: new Error(bare) });
+      },
+      { retry: false },
+    );
+    const e = (await provider().catch((x: unknown) => x)) as CredentialsError;
+    expect(inspect(e, { depth: 10 })).not.toContain(bare);
+    expect(e.message).toContain('vault said: denied for');
+  });
 });
 
 describe('item 12: only real network failures are retried', () => {

@@ -109,13 +109,20 @@ export function stripUrlSecrets(text: string): string {
     .replace(SECRET_PAIR_RE, (_m, name: string, eq: string) => `${name}${eq}${REDACTED}`);
 }
 
+const KEY_RUN_RE = /[A-Za-z0-9+/=_]{16,}/g;
+
 /**
  * Foreign text made safe to print: cut to `max` characters, URLs stripped of queries and
  * user info, known secrets scrubbed.
  */
 export function sanitizeText(text: string, secrets: readonly (string | undefined)[] = [], max = 1000): string {
   let bounded = text.length > EXCERPT_SOURCE_CHARS ? dropPartialSecret(text.slice(0, EXCERPT_SOURCE_CHARS), secrets) : text;
-  bounded = scrubSecrets(stripUrlSecrets(bounded), secrets);
+  // Known secrets first; then, since foreign text may carry secrets nobody told us about, any
+  // long run of key characters that mixes letters and digits (ids, secrets and tokens do;
+  // words, hosts, paths and hyphenated request ids do not).
+  bounded = scrubSecrets(stripUrlSecrets(bounded), secrets).replace(KEY_RUN_RE, (run) =>
+    /[A-Za-z]/.test(run) && /\d/.test(run) ? REDACTED : run,
+  );
   return bounded.length > max ? `${dropPartialSecret(bounded.slice(0, max - 1), secrets)}…` : bounded;
 }
 
