@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { copyFile, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { transform } from 'esbuild';
 import { dts } from 'rollup-plugin-dts';
 
@@ -47,7 +46,7 @@ export default [
   {
     input,
     // ESM keeps every dependency external: the consumer's bundler resolves them.
-    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|is-network-error|ini|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/)/.test(id),
     plugins: [ts()],
     output: {
       dir: 'dist',
@@ -59,10 +58,8 @@ export default [
   },
   {
     input,
-    // p-retry (and its one dependency) ship ESM only, so the CJS build carries a copy;
-    // lru-cache ships CJS and stays external.
-    external: (id) => isNodeBuiltin(id) || /^(lru-cache|ini|@alicloud\/)/.test(id),
-    plugins: [nodeResolve({ preferBuiltins: true }), ts()],
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/)/.test(id),
+    plugins: [ts()],
     output: {
       dir: 'dist',
       format: 'cjs',
@@ -76,7 +73,7 @@ export default [
   // copies never import an ESM-format .d.ts).
   ...Object.entries(input).map(([name, file]) => ({
     input: file,
-    external: (id) => isNodeBuiltin(id) || /^(lru-cache|p-retry|ini|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/)/.test(id),
     plugins: [
       dts({ tsconfig: './tsconfig.json' }),
       {

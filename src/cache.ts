@@ -8,12 +8,12 @@
  * default advisory point, max(L - 15 min, L/2): a provider refreshing ahead of expiry
  * then always gets a new credential, never the one it is trying to replace.
  */
-import { LRUCache } from 'lru-cache';
 import type { Credentials } from './credentials.js';
-import { CredentialsError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
 import { issuedLifetimeOf, recordIssuedLifetime } from './internal/issued-lifetime.js';
+import { ttlCache, type Loaded } from './internal/ttl-cache.js';
+import { positiveNumber } from './internal/validate-options.js';
 import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
 
 /**
@@ -99,8 +99,6 @@ export type StsCacheGetOptions = {
   advisoryWindowMs?: WindowSize;
 };
 
-type LoadContext = { load: () => Promise<Credentials>; advisoryWindowMs: WindowSize | undefined };
-
 /**
  * Creates an isolated STS-result cache (tests, multi-tenant servers). Most code uses the
  * process-wide one, {@link defaultStsCache}.
@@ -116,36 +114,13 @@ type LoadContext = { load: () => Promise<Credentials>; advisoryWindowMs: WindowS
  */
 export function createStsCache(options: StsCacheOptions = {}): StsCache {
   const clock = options.clock ?? (() => Date.now());
-  const elapsed = options.clock ?? monotonicNow;
-  const lru = new LRUCache<string, Credentials, LoadContext>({
-    max: options.max ?? 500,
-    // Ages on the monotonic clock, looked up at each use: immune to wall-clock jumps.
-    // (+1: lru-cache reads a start time of 0 as "no TTL", and a fresh timer origin is 0.)
-    perf: { now: () => elapsed() + 1 },
-    // delete()/clear() during a load must not fail the callers waiting on it.
-    ignoreFetchAbort: true,
-    ttlResolution: 0,
-    fetchMethod: async (_key, _stale, { options: fetchOptions, context }) => {
-      const credentials = await context.load();
-      const expiresAt = credentials.expiration?.getTime();
-      if (expiresAt !== undefined) {
-        const lifetime = expiresAt - clock();
-        recordIssuedLifetime(credentials, lifetime);
-        // Kept until the loading provider's own advisory point.
-        const ttl = Math.floor(lifetime - windowOf(context.advisoryWindowMs, defaultAdvisoryWindow, lifetime));
-        // A result already past its advisory point is handed to this caller but not kept.
-        fetchOptions.ttl = Math.max(1, ttl);
-      }
-      return credentials;
-    },
-  });
-
-  /** Keys whose load has started and not yet settled. */
-  const unsettled = new Set<string>();
+  const max = positiveNumber(options.max, 500, { fn: 'createStsCache', provider: 'sts', field: 'max' });
+  // Ages on the monotonic clock, looked up at each use: immune to wall-clock jumps.
+  const entries = ttlCache<Credentials>(Math.max(1, Math.floor(max)), options.clock ?? monotonicNow);
 
   /** True when the cached value for `key` is inside the requester's advisory window. */
   function tooOldFor(key: string, advisoryWindowMs: WindowSize | undefined): boolean {
-    const cached = lru.peek(key);
+    const cached = entries.peek(key);
     const expiresAt = cached?.expiration?.getTime();
     if (cached === undefined || expiresAt === undefined) return false;
     const lifetime = issuedLifetimeOf(cached) ?? expiresAt - clock();
@@ -154,43 +129,40 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
 
   return {
     async get(key, load, callOptions = {}) {
-      let loadedHere = false;
-      const context: LoadContext = {
-        advisoryWindowMs: callOptions.advisoryWindowMs,
-        load: () => {
-          loadedHere = true;
-          unsettled.add(key);
-          return load().finally(() => unsettled.delete(key));
-        },
+      const { signal, advisoryWindowMs } = callOptions;
+      const loadHere = async (): Promise<Loaded<Credentials>> => {
+        const credentials = await load();
+        const expiresAt = credentials.expiration?.getTime();
+        if (expiresAt === undefined) return [credentials, Infinity];
+        const lifetime = expiresAt - clock();
+        recordIssuedLifetime(credentials, lifetime);
+        // Kept until the loading provider's own advisory point. A result already past it
+        // (ttl <= 0) is handed to the waiters but not kept.
+        return [credentials, lifetime - windowOf(advisoryWindowMs, defaultAdvisoryWindow, lifetime)];
       };
-      const forceRefresh = callOptions.forceRefresh === true || tooOldFor(key, callOptions.advisoryWindowMs);
-      const fetchOnce = () => lru.fetch(key, { context, forceRefresh });
-      let credentials: Credentials | undefined;
+      const forceRefresh = callOptions.forceRefresh === true || tooOldFor(key, advisoryWindowMs);
+      const shared = entries.get(key, loadHere, forceRefresh);
       try {
-        credentials = await raceAbort(fetchOnce(), callOptions.signal);
+        return await raceAbort(shared, signal);
       } catch (error) {
-        // A load we joined failed but never settled: in Cloudflare Workers it belonged to a
-        // request that has ended and can never settle. Forget it and load once here. (Anywhere
-        // else a failed load has settled, and its failure is every waiter's answer.)
-        if (loadedHere || callOptions.signal?.aborted || !unsettled.has(key)) throw error;
-        unsettled.delete(key);
-        lru.delete(key);
-        credentials = await raceAbort(fetchOnce(), callOptions.signal);
+        // The load we joined failed yet still holds the key, so it never settled: in Cloudflare
+        // Workers it belonged to a request that has ended and can never settle. Forget it and
+        // load once here. (A load that settles lets go of the key before its waiters hear of
+        // it, so anywhere else a failure is every waiter's answer, ours included.)
+        if (signal?.aborted || entries.loading(key) !== shared) throw error;
+        entries.delete(key);
+        return await raceAbort(entries.get(key, loadHere), signal);
       }
-      if (credentials === undefined) {
-        // lru-cache resolves undefined only for an aborted fetch, which ignoreFetchAbort prevents.
-        throw new CredentialsError('STS cache: a load resolved nothing', { code: 'CacheError', retryable: true });
-      }
-      return credentials;
     },
     delete(key) {
-      lru.delete(key);
+      // A load in flight still answers its waiters, and its result is not kept.
+      entries.delete(key);
     },
     clear() {
-      lru.clear();
+      entries.clear();
     },
     get size() {
-      return lru.size;
+      return entries.size;
     },
   };
 }
@@ -229,7 +201,8 @@ function isStsCache(value: unknown): value is StsCache {
  * defaultStsCache.clear(); // e.g. between tests
  * ```
  */
-// Pure: a bundle that never touches the STS cache drops it, and lru-cache with it.
+// Pure: the facade makes importing create nothing (the cache is made on first use), so a
+// bundle that never touches the STS cache drops it.
 export const defaultStsCache: StsCache = /* @__PURE__ */ Object.freeze({
   get: (key: string, load: () => Promise<Credentials>, options?: StsCacheGetOptions) =>
     processStsCache().get(key, load, options),

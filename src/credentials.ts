@@ -105,6 +105,24 @@ const credentialsPrototype: object = Object.freeze(
 );
 
 /**
+ * Fills a new credentials value. A constructor rather than `Object.create(proto, descriptors)`:
+ * V8 then keeps all five fields inside the object (about 60 bytes instead of 100, per value).
+ */
+const CredentialsValue = function (this: object, init: CredentialsInit): void {
+  Object.defineProperty(this, 'accessKeyId', { value: init.accessKeyId, enumerable: true });
+  // Not enumerable: spreading, Object.entries and naive serialisers do not pick it up.
+  Object.defineProperty(this, 'accessKeySecret', { value: init.accessKeySecret });
+  Object.defineProperty(this, 'source', { value: init.source, enumerable: true });
+  if (init.securityToken !== undefined) Object.defineProperty(this, 'securityToken', { value: init.securityToken });
+  if (init.expiration !== undefined) {
+    // A private copy, so a caller mutating its Date cannot move ours (the refresh engine
+    // keeps its own numeric deadline anyway).
+    Object.defineProperty(this, 'expiration', { value: new Date(init.expiration.getTime()), enumerable: true });
+  }
+} as unknown as { new (init: CredentialsInit): Credentials; prototype: object };
+CredentialsValue.prototype = credentialsPrototype;
+
+/**
  * Builds a frozen, print-safe Credentials value. Providers use it; users rarely need it
  * (see `fromStatic`).
  *
@@ -117,22 +135,9 @@ const credentialsPrototype: object = Object.freeze(
  * ```
  */
 export function createCredentials(init: CredentialsInit): Credentials {
-  const props: PropertyDescriptorMap = {
-    accessKeyId: { value: init.accessKeyId, enumerable: true },
-    // Not enumerable: spreading, Object.entries and naive serialisers do not pick it up.
-    accessKeySecret: { value: init.accessKeySecret, enumerable: false },
-    source: { value: init.source, enumerable: true },
-  };
-  if (init.securityToken !== undefined) {
-    props.securityToken = { value: init.securityToken, enumerable: false };
-  }
-  if (init.expiration !== undefined) {
-    // A private copy, so a caller mutating its Date cannot move ours (the refresh engine
-    // keeps its own numeric deadline anyway).
-    props.expiration = { value: new Date(init.expiration.getTime()), enumerable: true };
-  }
-  return Object.freeze(Object.create(credentialsPrototype, props)) as Credentials;
+  return Object.freeze(new CredentialsValue(init));
 }
+
 
 /**
  * The raw fields as a plain, mutable object, for clients that take keys as separate

@@ -4,41 +4,23 @@
  * costs a few hundred bytes, not a closure per rule). The rules are those of refresh.ts's
  * timeline; this file is their mechanics.
  */
-import pRetry from 'p-retry';
 import { normalizeCredentials, type Credentials } from './credentials.js';
 import { CredentialsError, CredentialsProviderError, isCredentialsError, isErrorLike, isRetryableError, messageOf } from './errors.js';
 import { raceAbort, unrefTimeout } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
 import { issuedLifetimeOf } from './internal/issued-lifetime.js';
 import { sanitizeError, sanitizeText } from './internal/redact.js';
-import { collectedTimers, fireTimer, setHold } from './internal/timers.js';
+import { withRetries } from './internal/retry.js';
+import { collectedTimers, fireTimer, setHold, type TimerBox } from './internal/timers.js';
 import { MAX_TIMER_MS } from './internal/validate-options.js';
 import { checkMinValidity, defaultAdvisoryWindow, defaultMandatoryWindow, windowOf } from './refresh-options.js';
 import type { RefreshEvent, RefreshOptions } from './refresh-options.js';
 import type { CredentialProvider, ProviderCallOptions } from './types.js';
+import { mandatoryMsOf, type Entry, type Run } from './refresh-state.js';
 
 const MINUTE = 60_000;
 
 type Reason = Extract<RefreshEvent, { type: 'refresh-start' }>['reason'];
-
-/**
- * One cached credential. Deadlines are on the engine's elapsed-time clock (see `clock`),
- * fixed once when the credential arrives, so the hot path is two clock reads and a compare.
- */
-type Entry = {
-  readonly credentials: Credentials;
-  /** Handed to every caller of the hot path: no allocation per call. */
-  readonly resolved: Promise<Credentials>;
-  /** Wall-clock expiry (ms) as the source stated it, or undefined for keys that never expire. */
-  readonly expiresAt: number | undefined;
-  /** Elapsed-clock instants; Infinity for credentials that never expire. */
-  readonly advisoryAt: number;
-  readonly mandatoryAt: number;
-  readonly expiresAtElapsed: number;
-  /** Elapsed-clock reading minus wall-clock reading at arrival: maps the wall clock onto ours. */
-  readonly wallAnchor: number;
-  readonly mandatoryMs: number;
-};
 
 /** Call options that need no special handling: no force, signal or minimum validity. */
 function isPlain(o: ProviderCallOptions): boolean {
@@ -46,6 +28,7 @@ function isPlain(o: ProviderCallOptions): boolean {
 }
 
 const wallClock = (): number => Date.now();
+
 
 /**
  * The state of one refreshing provider. `call`, `peek` and `close` are what the provider
@@ -55,35 +38,31 @@ const wallClock = (): number => Date.now();
  */
 export class RefreshEngine {
   private entry: Entry | undefined = undefined;
-  private inflight: Promise<Entry> | undefined = undefined;
+  private inflight: Run | undefined = undefined;
   /** Monotonic time before which no refresh starts on its own (after a failure or a non-rotation). */
   private quietUntil = 0;
   /** Why the last attempt left us without a usable value; rethrown, without I/O, while quiet. */
   private lastError: unknown = undefined;
   /** The validity (ms) the last unmet demand asked for; a demand at least as large is refused while quiet. */
-  private unmetDemandMs = Number.POSITIVE_INFINITY;
+  private unmetDemandMs = 0;
   private failures = 0;
   /** Demands in a row that a fresh credential could not meet; grows their backoff like failures. */
   private unmetDemands = 0;
   /** Called or peeked since the current credential arrived: the timer refreshes only then. */
   private used = false;
-  /** Callers awaiting the refresh in flight: while any does, its deadline holds the process. */
-  private waiters = 0;
-  private deadline: ReturnType<typeof setTimeout> | undefined = undefined;
   private warnedWindows = false;
   private closed = false;
-  /** The pending timer, in a box the finalizer can reach without reaching the engine. */
-  private readonly timerBox: { handle: ReturnType<typeof setTimeout> | undefined } = { handle: undefined };
-  /** The timer reaches the engine only through this WeakRef (see fireTimer). */
-  private readonly weakSelf: { deref(): RefreshEngine | undefined };
+  /**
+   * The pending timer and a WeakRef to this engine (see fireTimer), made on first schedule:
+   * a provider that is never used after its first credential holds no timer, no WeakRef and
+   * no finalizer registration.
+   */
+  private timerBox: TimerBox | undefined = undefined;
 
   constructor(
     private readonly source: CredentialProvider,
     private readonly options: RefreshOptions,
-  ) {
-    this.weakSelf = typeof WeakRef === 'function' ? new WeakRef(this) : { deref: () => this };
-    collectedTimers?.register(this, this.timerBox, this.timerBox);
-  }
+  ) {}
 
   private wallNow(): number {
     return (this.options.clock ?? wallClock)();
@@ -138,8 +117,11 @@ export class RefreshEngine {
   }
 
   private clearTimer(): void {
-    if (this.timerBox.handle !== undefined) clearTimeout(this.timerBox.handle);
-    this.timerBox.handle = undefined;
+    const box = this.timerBox;
+    if (box?.handle !== undefined) {
+      clearTimeout(box.handle);
+      box.handle = undefined;
+    }
   }
 
   private schedule(delayMs: number): void {
@@ -149,21 +131,25 @@ export class RefreshEngine {
     // Whole seconds beyond 10 s: Node keeps one timer list per distinct delay, and jittered
     // millisecond delays across thousands of providers would leave thousands of them behind.
     const ms = delayMs > 10_000 ? Math.ceil(delayMs / 1000) * 1000 : delayMs;
-    const handle = setTimeout(fireTimer, Math.max(0, Math.min(ms, MAX_TIMER_MS)), this.weakSelf);
+    let box = this.timerBox;
+    if (box === undefined) {
+      box = this.timerBox = { handle: undefined, target: typeof WeakRef === 'function' ? new WeakRef(this) : { deref: () => this } };
+      collectedTimers?.register(this, box, box);
+    }
+    const handle = setTimeout(fireTimer, Math.max(0, Math.min(ms, MAX_TIMER_MS)), box);
     setHold(handle, false);
-    this.timerBox.handle = handle;
+    box.handle = handle;
   }
 
   /** Arms the timer for the advisory point of the current entry, plus jitter. */
   private scheduleAdvisory(e: Entry): void {
-    if (e.expiresAt === undefined) return this.clearTimer();
+    if (e.credentials.expiration === undefined) return this.clearTimer();
     const spread = Math.max(0, e.mandatoryAt - e.advisoryAt) * 0.2;
     this.schedule(e.advisoryAt - this.nowFor(e) + this.random() * spread);
   }
 
-  /** The background timer fired (through the WeakRef). */
+  /** The background timer fired (fireTimer has cleared the box's handle). */
   onTimer(): void {
-    this.timerBox.handle = undefined;
     const entry = this.entry;
     if (this.closed || !entry || this.inflight) return;
     const now = this.nowFor(entry);
@@ -177,7 +163,7 @@ export class RefreshEngine {
     if (!this.used) return;
     const wait = this.quietUntil - now;
     if (wait > 0) return this.schedule(wait);
-    this.start('timer').catch(() => {});
+    this.start('timer');
   }
 
   /** The wait after the `count`-th failure in a row: doubling from the initial delay, capped. */
@@ -197,7 +183,7 @@ export class RefreshEngine {
       value = await raceAbort(this.source({ forceRefresh, signal }), signal);
     } catch (error) {
       if (isErrorLike(error)) throw error;
-      // p-retry would quote a thrown string or number; never echo what a source threw.
+      // Never echo what a source threw: a string or number could be a secret.
       throw new CredentialsProviderError(
         `${this.name()} failed by throwing a ${error === null ? 'null' : typeof error} instead of an Error (its value is not shown)`,
         { provider: this.name(), code: 'NonErrorThrown', retryable: false },
@@ -212,10 +198,10 @@ export class RefreshEngine {
     );
   }
 
-  private async runRefresh(forceRefresh: boolean): Promise<Entry> {
+  private async runRefresh(forceRefresh: boolean, run: Run): Promise<Entry> {
     const refreshTimeoutMs = this.options.refreshTimeoutMs ?? 60_000;
     const retry = this.options.retry === false ? { retries: 0 } : (this.options.retry ?? {});
-    const minTimeout = retry.minDelayMs ?? 200;
+    const minDelayMs = retry.minDelayMs ?? 200;
     const controller = new AbortController();
     const timeout = unrefTimeout(
       () =>
@@ -224,26 +210,24 @@ export class RefreshEngine {
         ),
       refreshTimeoutMs,
     );
-    this.deadline = timeout;
-    // A caller awaiting this refresh keeps the process alive through the retry waits until the deadline.
-    setHold(timeout, this.waiters > 0);
+    // Unref'd until a caller awaits this refresh (awaitHeld): then it keeps the process alive
+    // through the retry waits, until the deadline.
+    run.deadline = timeout;
     try {
-      const credentials = await pRetry(() => this.callSource(forceRefresh, controller.signal), {
+      const credentials = await withRetries(() => this.callSource(forceRefresh, controller.signal), {
         retries: retry.retries ?? 2,
-        minTimeout,
-        maxTimeout: Math.max(minTimeout, retry.maxDelayMs ?? 5_000),
-        factor: 2,
-        randomize: true,
+        minDelayMs,
+        maxDelayMs: Math.max(minDelayMs, retry.maxDelayMs ?? 5_000),
         signal: controller.signal,
-        unref: true,
-        shouldRetry: ({ error }) => isRetryableError(error),
+        random: () => this.random(),
+        shouldRetry: isRetryableError,
       });
       return this.accept(credentials);
     } catch (error) {
       throw this.onFailure(error);
     } finally {
       clearTimeout(timeout);
-      if (this.deadline === timeout) this.deadline = undefined;
+      run.deadline = undefined;
     }
   }
 
@@ -258,7 +242,7 @@ export class RefreshEngine {
       );
     }
     const current = this.entry;
-    if (current && current.credentials.accessKeyId === credentials.accessKeyId && current.expiresAt === expiresAt) {
+    if (current && current.credentials.accessKeyId === credentials.accessKeyId && current.credentials.expiration?.getTime() === expiresAt) {
       // The source has not rotated yet (ECS metadata does this until its own rotation point).
       // Not a failure, but do not ask again on every call: come back later, with jitter.
       const retryInMs = Math.max(1_000, (current.mandatoryAt - now) / 4) * (0.75 + this.random() * 0.5);
@@ -274,16 +258,14 @@ export class RefreshEngine {
     const advisoryMs = windowOf(this.options.advisoryWindowMs, defaultAdvisoryWindow, lifetimeMs);
     // The mandatory window never exceeds the advisory one.
     const mandatoryMs = Math.min(advisoryMs, windowOf(this.options.mandatoryWindowMs, defaultMandatoryWindow, lifetimeMs));
-    const expiresAtElapsed = now + remainingMs;
+    const expiresAtElapsed = Math.floor(now + remainingMs);
     const fresh: Entry = {
       credentials,
       resolved: Promise.resolve(credentials),
-      expiresAt,
-      advisoryAt: expiresAtElapsed - advisoryMs,
-      mandatoryAt: expiresAtElapsed - mandatoryMs,
+      advisoryAt: Math.floor(expiresAtElapsed - advisoryMs),
+      mandatoryAt: Math.floor(expiresAtElapsed - mandatoryMs),
       expiresAtElapsed,
       wallAnchor: now - wall,
-      mandatoryMs,
     };
     this.entry = fresh;
     this.used = false;
@@ -306,8 +288,9 @@ export class RefreshEngine {
       }
       this.schedule(this.quietUntil - now);
     } else {
-      // An aged credential may arrive past its advisory point: the timer then fires at once.
-      this.scheduleAdvisory(fresh);
+      // No timer until the new credential is used (markUsed): one nobody asks for again
+      // lives out its lifetime, and the next call refreshes it.
+      this.clearTimer();
     }
     return fresh;
   }
@@ -335,7 +318,7 @@ export class RefreshEngine {
     if (current && left > 0) {
       const retryInMs = this.backoffDelay(this.failures);
       this.quietUntil = this.elapsedNow() + retryInMs;
-      const servingCached = left > current.mandatoryMs;
+      const servingCached = left > mandatoryMsOf(current);
       this.emit({ type: 'refresh-failed', error, servingCached, retryInMs });
       this.warn(
         `alicred: refreshing credentials from ${this.name()} failed (${messageOf(error)}); ` +
@@ -350,35 +333,35 @@ export class RefreshEngine {
       this.emit({ type: 'refresh-failed', error, servingCached: false, retryInMs: undefined });
     }
     this.lastError = this.entry ? error : undefined;
-    this.unmetDemandMs = this.entry ? 0 : Number.POSITIVE_INFINITY;
+    this.unmetDemandMs = 0;
     return error;
   }
 
   /** Starts a refresh, or joins the one already running (single-flight). */
-  private start(reason: Reason): Promise<Entry> {
+  private start(reason: Reason): Run {
     if (this.inflight) return this.inflight;
     this.emit({ type: 'refresh-start', reason });
+    const run: Run = { promise: undefined as unknown as Promise<Entry>, deadline: undefined, waiters: 0 };
     // A refresh callers wait for must bring a new credential: let the source skip any cache
     // of its own (the shared STS cache could otherwise hand back the very value being replaced).
-    const run = this.runRefresh(reason === 'forced' || reason === 'mandatory' || reason === 'min-validity');
-    const settled = run.finally(() => {
-      if (this.inflight === settled) this.inflight = undefined;
+    run.promise = this.runRefresh(reason === 'forced' || reason === 'mandatory' || reason === 'min-validity', run).finally(() => {
+      if (this.inflight === run) this.inflight = undefined;
     });
     // A background refresh nobody awaits must not become an unhandled rejection.
-    settled.catch(() => {});
-    this.inflight = settled;
-    return settled;
+    run.promise.catch(() => {});
+    this.inflight = run;
+    return run;
   }
 
   /** Starts a background refresh from the advisory window, unless one runs or we are backing off. */
   private refreshAhead(now: number): void {
-    if (!this.inflight && now >= this.quietUntil) this.start('advisory').catch(() => {});
+    if (!this.inflight && now >= this.quietUntil) this.start('advisory');
   }
 
   /** The hot path: not async (no promise allocated per call), two clock reads. */
   call(callOptions: ProviderCallOptions | undefined): Promise<Credentials> {
     const current = this.entry;
-    this.used = true;
+    if (!this.used) this.markUsed(current);
     if (current !== undefined && (callOptions === undefined || isPlain(callOptions))) {
       const now = this.nowFor(current);
       if (now < current.advisoryAt) return current.resolved;
@@ -411,8 +394,9 @@ export class RefreshEngine {
     }
     const fresh = await this.joinRefresh(reason, signal);
     const left = this.remaining(fresh);
-    if (left <= fresh.mandatoryMs || left <= minValidityMs) {
-      const needed = Math.max(fresh.mandatoryMs, minValidityMs);
+    const mandatoryMs = mandatoryMsOf(fresh);
+    if (left <= mandatoryMs || left <= minValidityMs) {
+      const needed = Math.max(mandatoryMs, minValidityMs);
       const error = new CredentialsError(
         `${this.name()} could not provide credentials valid for ${Math.ceil(needed / 1000)} s more ` +
           `(the best available expire in ${Math.max(0, Math.floor(left / 1000))} s)`,
@@ -426,22 +410,20 @@ export class RefreshEngine {
         this.quietUntil = this.elapsedNow() + this.backoffDelay(this.unmetDemands);
       }
       this.lastError = error;
-      this.unmetDemandMs = left <= fresh.mandatoryMs ? 0 : minValidityMs;
+      this.unmetDemandMs = left <= mandatoryMs ? 0 : minValidityMs;
       throw error;
     }
     this.unmetDemands = 0;
     return fresh.credentials;
   }
 
-  /** Counts a caller waiting on the refresh in flight; its deadline then holds the process. */
-  private async awaitHeld<T>(promise: Promise<T>): Promise<T> {
-    this.waiters++;
-    if (this.waiters === 1) setHold(this.deadline, true);
+  /** Waits for `run` (through `signal`), counted as its waiter: its deadline then holds the process. */
+  private async awaitHeld(run: Run, signal: AbortSignal | undefined): Promise<Entry> {
+    if (run.waiters++ === 0) setHold(run.deadline, true);
     try {
-      return await promise;
+      return await raceAbort(run.promise, signal);
     } finally {
-      this.waiters--;
-      if (this.waiters === 0) setHold(this.deadline, false);
+      if (--run.waiters === 0) setHold(run.deadline, false);
     }
   }
 
@@ -455,23 +437,32 @@ export class RefreshEngine {
   private async joinRefresh(reason: Reason, signal: AbortSignal | undefined): Promise<Entry> {
     const shared = this.start(reason);
     try {
-      return await this.awaitHeld(raceAbort(shared, signal));
+      return await this.awaitHeld(shared, signal);
     } catch (error) {
       if (this.inflight !== shared || signal?.aborted) throw error;
       this.inflight = undefined;
-      return this.awaitHeld(raceAbort(this.start(reason), signal));
+      return this.awaitHeld(this.start(reason), signal);
     }
+  }
+
+  /**
+   * The first call or peek since the current credential arrived: from now on the timer
+   * refreshes it at its advisory point (an aged credential already past it: at once).
+   */
+  private markUsed(current: Entry | undefined): void {
+    this.used = true;
+    if (current !== undefined && this.timerBox?.handle === undefined) this.scheduleAdvisory(current);
   }
 
   peek(): Credentials | undefined {
     const current = this.entry;
-    this.used = true;
+    if (!this.used) this.markUsed(current);
     return current !== undefined && this.nowFor(current) < current.mandatoryAt ? current.credentials : undefined;
   }
 
   close(): void {
     this.closed = true;
     this.clearTimer();
-    collectedTimers?.unregister(this.timerBox);
+    if (this.timerBox) collectedTimers?.unregister(this.timerBox);
   }
 }

@@ -15,7 +15,7 @@
  *
  * Rules: one source call however many callers (single-flight); a timer, holding the provider
  * weakly, refreshes one used since its last refresh at the advisory point plus jitter;
- * retryable failures are retried with backoff and jitter (p-retry); a failed refresh keeps
+ * retryable failures are retried with backoff and jitter (internal/retry.ts); a failed refresh keeps
  * serving a usable value and backs off; an expired value, or one inside the mandatory window,
  * is never returned. Types, windows and option checks: refresh-options.ts; the mechanics:
  * refresh-engine.ts.
@@ -60,7 +60,51 @@ export function refreshing(source: CredentialProvider, options: RefreshOptions =
   }
   checkRefreshOptions(options);
   // A copy: changing the options object afterwards changes nothing.
-  const engine = new RefreshEngine(source, { ...options });
-  const provider = (callOptions?: ProviderCallOptions): Promise<Credentials> => engine.call(callOptions);
-  return Object.assign(provider, { peek: () => engine.peek(), close: () => engine.close() });
+  return providerOf(new RefreshEngine(source, { ...options }));
+}
+
+/** Where a provider function keeps its engine, and its `peek` and `close` once made. */
+const ENGINE = Symbol('alicred.engine');
+const PEEK = Symbol('alicred.peek');
+const CLOSE = Symbol('alicred.close');
+type EngineCarrier = {
+  [ENGINE]: RefreshEngine;
+  [PEEK]?: () => Credentials | undefined;
+  [CLOSE]?: () => void;
+};
+
+/** Keeps a made method on the provider (where it can still take properties): one identity per provider. */
+function keep<K extends typeof PEEK | typeof CLOSE>(provider: EngineCarrier, key: K, made: NonNullable<EngineCarrier[K]>): NonNullable<EngineCarrier[K]> {
+  if (Object.isExtensible(provider)) provider[key] = made;
+  return made;
+}
+
+/**
+ * What every refreshing provider inherits: `peek` and `close` as getters on one shared
+ * prototype, not two closures per provider (a provider per tenant or per request stays
+ * small). Each returns a function bound to its provider's engine, made on first use and kept,
+ * so `const { close } = provider`, `signal.addEventListener('abort', provider.close)` and its
+ * `removeEventListener` work.
+ */
+const providerPrototype = /* @__PURE__ */ Object.create(Function.prototype, {
+  peek: {
+    get(this: EngineCarrier) {
+      const engine = this[ENGINE];
+      return this[PEEK] ?? keep(this, PEEK, () => engine.peek());
+    },
+  },
+  close: {
+    get(this: EngineCarrier) {
+      const engine = this[ENGINE];
+      return this[CLOSE] ?? keep(this, CLOSE, () => engine.close());
+    },
+  },
+}) as object;
+
+/** @internal The provider function of an engine: a bound call, its engine and the shared prototype. */
+export function providerOf(engine: RefreshEngine): RefreshingProvider {
+  const provider = engine.call.bind(engine) as ((callOptions?: ProviderCallOptions) => Promise<Credentials>) & EngineCarrier;
+  provider[ENGINE] = engine;
+  Object.setPrototypeOf(provider, providerPrototype);
+  return provider as unknown as RefreshingProvider;
 }

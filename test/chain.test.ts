@@ -59,6 +59,8 @@ describe('chain(): peek() and close()', () => {
     const c = chain(a, b);
     await a();
     await b();
+    a.peek(); // used since their credentials arrived: each arms its timer
+    b.peek();
     expect(vi.getTimerCount()).toBe(2);
     c.close();
     expect(vi.getTimerCount()).toBe(0);

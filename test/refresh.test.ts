@@ -194,9 +194,37 @@ describe('rule 3: background timer', () => {
     provider.close();
   });
 
+  it('holds no timer for a credential nobody uses after it arrived; the first use arms it', async () => {
+    const { source, provider } = setup();
+    await provider(); // the caller that waited for it: not a use of the new credential
+    expect(vi.getTimerCount()).toBe(0);
+    // Unused, it lives out its lifetime: no background refresh, and the next call refreshes.
+    await vi.advanceTimersByTimeAsync(16 * MINUTE);
+    expect(source.calls).toBe(1);
+    await provider();
+    expect(source.calls).toBe(2);
+    expect(vi.getTimerCount()).toBe(0);
+    // A peek is a use too.
+    expect(provider.peek()).toBeDefined();
+    expect(vi.getTimerCount()).toBe(1);
+    provider.close();
+  });
+
+  it('a first use inside the advisory window refreshes at once (the call itself, or the timer)', async () => {
+    const { source, provider } = setup({}, { random: () => 0 });
+    await provider();
+    await vi.advanceTimersByTimeAsync(460 * SECOND); // past the advisory point (450 s), not yet mandatory
+    expect(source.calls).toBe(1);
+    expect(provider.peek()).toBeDefined(); // first use: arms the timer, which fires at once
+    await vi.advanceTimersByTimeAsync(0);
+    expect(source.calls).toBe(2);
+    provider.close();
+  });
+
   it('close() clears the timer and no source call happens afterwards', async () => {
     const { source, provider } = setup();
     await provider();
+    await provider(); // used: the timer is armed
     expect(vi.getTimerCount()).toBe(1);
     provider.close();
     provider.close(); // idempotent
@@ -226,6 +254,7 @@ describe('rule 3: background timer', () => {
   it('arms one long timer, not a spinning one, for credentials that expire in months', async () => {
     const { source, provider } = setup({ lifetimeMs: 100 * 24 * 60 * MINUTE });
     await provider();
+    await provider(); // used: the timer is armed
     const spy = vi.spyOn(globalThis, 'setTimeout');
     await vi.advanceTimersByTimeAsync(60 * SECOND);
     expect(spy).not.toHaveBeenCalled();
@@ -240,6 +269,7 @@ describe('rule 3: background timer', () => {
 
   it('no timer for credentials that never expire', async () => {
     const { provider } = setup({ lifetimeMs: undefined });
+    await provider();
     await provider();
     expect(vi.getTimerCount()).toBe(0);
   });

@@ -11,16 +11,23 @@ export function setHold(handle: ReturnType<typeof setTimeout> | undefined, hold:
 }
 
 /**
- * The background timer's callback. It holds the provider's state only through a WeakRef,
- * so a provider dropped without `close()` can be garbage-collected; its timer then fires
- * once more into nothing.
+ * A provider's background timer: the pending handle, and the provider's state held only
+ * through a WeakRef, so a provider dropped without `close()` can be garbage-collected (its
+ * finalizer then clears the handle). The box itself never reaches the state strongly.
  */
-export function fireTimer(target: WeakRef<{ onTimer(): void }> | { deref(): { onTimer(): void } | undefined }): void {
-  target.deref()?.onTimer();
+export type TimerBox = {
+  handle: ReturnType<typeof setTimeout> | undefined;
+  readonly target: { deref(): { onTimer(): void } | undefined };
+};
+
+/** The background timer's callback: into the provider's state, if it still exists. */
+export function fireTimer(box: TimerBox): void {
+  box.handle = undefined;
+  box.target.deref()?.onTimer();
 }
 
 /** Clears the pending timer of a provider that was collected (where FinalizationRegistry exists). */
-export const collectedTimers: FinalizationRegistry<{ handle: ReturnType<typeof setTimeout> | undefined }> | undefined =
+export const collectedTimers: FinalizationRegistry<TimerBox> | undefined =
   typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry((box) => {
         if (box.handle !== undefined) clearTimeout(box.handle);

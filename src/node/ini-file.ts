@@ -6,7 +6,6 @@
  *
  * @module
  */
-import ini from 'ini';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../types.js';
 import { warnOnce } from './profile-file.js';
@@ -42,6 +41,23 @@ export type IniFile = {
   readonly skipped: IniProblem[];
 };
 
+/** The part of the `ini` package used here. */
+type IniCodec = { unsafe(text: string): string; decode(text: string): unknown };
+let codec: IniCodec | undefined;
+
+/**
+ * Loads the `ini` package, once. Called before the first file is parsed, not at import: most
+ * processes never read a profile file, and loading it costs a few ms of start-up.
+ */
+export async function loadIni(): Promise<void> {
+  codec ??= ((await import('ini')) as { default: IniCodec }).default;
+}
+
+function iniCodec(): IniCodec {
+  if (codec === undefined) throw new Error('alicred: ini-file used before loadIni()');
+  return codec;
+}
+
 const HEADER_RE = /^\[([^\]]*)\]\s*(?:[;#].*)?$/;
 const NOT_A_HEADER = 'starts with "[" but is not a [section] header';
 const NOT_A_LINE = 'is neither a [section] header, a key = value pair nor a comment';
@@ -56,6 +72,7 @@ const NO_KEY = 'has no key before "="';
  * Problems name lines, never quote them (they may hold a secret).
  */
 export function parseIniFile(text: string): IniFile {
+  const ini = iniCodec();
   const sections = new Map<string, IniSection>();
   const badHeaders: IniProblem[] = [];
   const skipped: IniProblem[] = [];
@@ -112,7 +129,7 @@ export function parseIniFile(text: string): IniFile {
 
 /** The values of a section (parsed by `ini` on first use). */
 export function valuesOf(section: IniSection): Record<string, unknown> {
-  section.values ??= ini.decode(section.body.join('\n')) as Record<string, unknown>;
+  section.values ??= iniCodec().decode(section.body.join('\n')) as Record<string, unknown>;
   return section.values;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
 import type { RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
-import { checkIniProfile, parseIniFile, valuesOf, type IniFile, type IniSection } from './ini-file.js';
+import { checkIniProfile, loadIni, parseIniFile, valuesOf, type IniFile, type IniSection } from './ini-file.js';
 import type { NodeSourceOptions } from './options.js';
 import { buildSpec, ProviderMemo, specDigest, type BuildContext } from './profile-build.js';
 import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields.js';
@@ -140,6 +140,7 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
       name: 'default',
     }));
     const context = { provider: PROVIDER, logger: options.logger };
+    await loadIni();
     let path = expandHome(fileChoice.value, home);
     let loaded = await loadProfileFile<IniFile>(path, PROVIDER, parseIniFile, context);
     if (!loaded && fileChoice.from === 'default') {

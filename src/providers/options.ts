@@ -24,7 +24,11 @@ export type CommonProviderOptions = {
  * @internal
  */
 export function engineOptions(options: CommonProviderOptions, defaults: RefreshOptions): RefreshOptions {
-  return { ...defaults, ...options.refresh, logger: options.refresh?.logger ?? options.logger ?? defaults.logger };
+  const merged: RefreshOptions = { ...defaults, ...options.refresh };
+  const logger = options.refresh?.logger ?? options.logger ?? defaults.logger;
+  // No `logger: undefined` key: every provider keeps this object, and a key is 8 bytes.
+  if (logger !== undefined) merged.logger = logger;
+  return merged;
 }
 
 /** Clients made for one options object (or for none), by logger, clock and endpoint. */

@@ -1,10 +1,11 @@
 import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
-import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
-import type { Logger } from '../types.js';
+import { refreshing, type RefreshingProvider, type RefreshOptions, type WindowSize } from '../refresh.js';
 import { engineOptions, stsClientFor } from './options.js';
 import { assumeRoleWireParams, type StsClient, type StsClientOptions } from '../sts/client.js';
 import { validateAssumeRoleParams } from '../sts/validate.js';
-import type { CredentialProvider } from '../types.js';
+import type { CredentialProvider, Logger, ProviderCallOptions } from '../types.js';
+import type { Credentials } from '../credentials.js';
+import type { AssumeRoleParams } from '../sts/api.js';
 
 /**
  * Options of {@link fromRamRole}.
@@ -76,32 +77,46 @@ export type FromRamRoleOptions = {
  * ```
  */
 export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
-  const params = {
+  const role: RamRole = {
     roleArn: options.roleArn,
     roleSessionName: options.roleSessionName ?? 'alicred',
     durationSeconds: options.durationSeconds ?? 3600,
     policy: options.policy,
     externalId: options.externalId,
     sourceIdentity: options.sourceIdentity,
+    // Only what a refresh needs, not `options`: a provider does not keep the caller's object alive.
+    source: options.source,
+    client: stsClientFor(options.sts, options),
+    cache: options.cache === undefined ? defaultStsCache : options.cache,
+    advisoryWindowMs: options.refresh?.advisoryWindowMs,
   };
-  validateAssumeRoleParams(params);
-  const client = stsClientFor(options.sts, options);
-  const cache = options.cache === undefined ? defaultStsCache : options.cache;
-  const { source } = options;
-
+  validateAssumeRoleParams(role);
   return refreshing(
-    async ({ forceRefresh, signal } = {}) => {
-      const identity = await source({ signal });
-      if (!cache) return client.assumeRole(identity, params, { signal });
-      const key = await stsCacheKey({
-        source: identity,
-        action: 'AssumeRole',
-        endpoint: client.endpoint,
-        params: assumeRoleWireParams(params),
-      });
-      // The shared load is not tied to one caller's signal: others may be waiting on it.
-      return cache.get(key, () => client.assumeRole(identity, params), { forceRefresh, signal, advisoryWindowMs: options.refresh?.advisoryWindowMs });
-    },
-    engineOptions(options, { name: `ram-role ${params.roleArn}`, maxLifetimeMs: params.durationSeconds * 1000 }),
+    assumeRole.bind(role),
+    engineOptions(options, { name: `ram-role ${role.roleArn}`, maxLifetimeMs: role.durationSeconds * 1000 }),
   );
+}
+
+/** One role provider's request and where it goes: one object, bound to {@link assumeRole}. */
+type RamRole = AssumeRoleParams & {
+  readonly durationSeconds: number;
+  readonly source: CredentialProvider;
+  readonly client: StsClient;
+  readonly cache: StsCache | false;
+  readonly advisoryWindowMs: WindowSize | undefined;
+};
+
+/** The source of a fromRamRole provider: AssumeRole as `source`'s identity, through the STS cache. */
+async function assumeRole(this: RamRole, { forceRefresh, signal }: ProviderCallOptions = {}): Promise<Credentials> {
+  const identity = await this.source({ signal });
+  const { client, cache } = this;
+  if (!cache) return client.assumeRole(identity, this, { signal });
+  const key = await stsCacheKey({
+    source: identity,
+    action: 'AssumeRole',
+    endpoint: client.endpoint,
+    params: assumeRoleWireParams(this),
+  });
+  // The shared load is not tied to one caller's signal: others may be waiting on it.
+  return cache.get(key, () => client.assumeRole(identity, this), { forceRefresh, signal, advisoryWindowMs: this.advisoryWindowMs });
 }

@@ -97,7 +97,10 @@ async function served(fault: EmulatorFault, durationSeconds = 900) {
   expect(credentials.accessKeyId).toMatch(/^STS\./);
   expect(emu.callCount('AssumeRole')).toBe(1);
   const leftS = (credentials.expiration!.getTime() - Date.now()) / 1000;
-  // The watch sees the advisory timer; end() then checks close() cleared it.
+  // No timer until the credential is used; a peek is a use. The watch then sees the advisory
+  // timer, and end() checks close() cleared it.
+  expect(p.engineTimersArmed()).toBe(0);
+  expect(provider.peek()).toBe(credentials);
   expect(p.engineTimersArmed()).toBe(1);
   return { p, provider, credentials, leftS };
 }

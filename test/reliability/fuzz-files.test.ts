@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { parseCliFile } from '../../src/node/cli-file.js';
 import { fromCliProfile } from '../../src/node/cli-config.js';
-import { checkIniProfile, parseIniFile, valuesOf } from '../../src/node/ini-file.js';
+import { checkIniProfile, loadIni, parseIniFile, valuesOf } from '../../src/node/ini-file.js';
 import { fromIniProfile } from '../../src/node/ini-profile.js';
 import { FieldReader, type ProfileValues } from '../../src/node/profile-fields.js';
 import { INI_TYPES } from '../../src/node/profile-forms.js';
@@ -40,7 +40,8 @@ const INI_PROVIDER_RUNS = 1_000;
 
 let home = '';
 let tokenFile = '';
-beforeAll(() => {
+beforeAll(async () => {
+  await loadIni(); // parseIniFile is called directly below, not through a provider
   home = mkdtempSync(join(tmpdir(), 'alicred-fuzz-'));
   mkdirSync(join(home, '.alibabacloud'), { recursive: true });
   mkdirSync(join(home, '.aliyun'), { recursive: true });

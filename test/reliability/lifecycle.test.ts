@@ -24,13 +24,13 @@ const CONTROL = 10_000;
 // engine looks it up at each call); unref'd timers are invisible to getActiveResourcesInfo().
 const script = `
 const N = ${N}, CONTROL = ${CONTROL};
-let armed = 0;
+let armed = 0, peakArmed = 0;
 const pending = new WeakSet();
 const realSet = globalThis.setTimeout, realClear = globalThis.clearTimeout;
 globalThis.setTimeout = (fn, ms, ...args) => {
   const handle = realSet((...a) => { if (pending.delete(handle)) armed--; fn(...a); }, ms, ...args);
   pending.add(handle);
-  armed++;
+  peakArmed = Math.max(peakArmed, ++armed);
   return handle;
 };
 globalThis.clearTimeout = (handle) => { if (handle !== undefined && pending.delete(handle)) armed--; realClear(handle); };
@@ -60,7 +60,7 @@ for (const p of kept) p.close();
 kept = undefined;
 await settle();
 
-// Drops N providers, each called once; heap and armed timers at 0, N/2 and N.
+// Drops N providers, each called once and peeked; heap and armed timers at 0, N/2 and N.
 async function dropMany(options) {
   const marks = {};
   let calls = 0;
@@ -70,15 +70,20 @@ async function dropMany(options) {
   for (let i = 1; i <= N; i++) {
     const p = refreshing(source, options);
     await p();
+    p.peek(); // a use of the new credential: its background timer is armed
     registry.register(p, i);
     if (i === N / 2 || i === N) { await settle(); marks[i] = { heap: heap(), armed }; }
   }
   return { calls, marks };
 }
 // First without timers (what the engine itself keeps), then with them armed (1 h credentials).
+peakArmed = armed;
 const untimed = await dropMany({ backgroundTimer: false });
+untimed.peakArmed = peakArmed;
 collected = 0;
+peakArmed = armed;
 const timed = await dropMany({});
+timed.peakArmed = peakArmed;
 const collectedTimed = collected;
 // Nothing may call the source again: no refresh of a dropped provider.
 await sleep(200);
@@ -86,7 +91,7 @@ console.log(JSON.stringify({ untimed, timed, calls: timed.calls, collected: coll
 `;
 
 type Mark = { heap: number; armed: number };
-type Phase = { calls: number; marks: Record<string, Mark> };
+type Phase = { calls: number; marks: Record<string, Mark>; peakArmed: number };
 type Result = { untimed: Phase; timed: Phase; calls: number; collected: number; perProvider: number; armedEnd: number; ms: number };
 
 function runChild(): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -134,6 +139,9 @@ describe('lifecycle: providers created and dropped without close()', () => {
     ]);
 
     expect(r.untimed.calls).toBe(N);
+    // The premise: with timers, thousands were armed at once before finalizers cleared them.
+    expect(r.timed.peakArmed).toBeGreaterThan(1000);
+    expect(r.untimed.peakArmed).toBeLessThan(10);
     expect(r.calls).toBe(N);
     // Nearly all collected (the last few may still be referenced by the loop when measured).
     expect(r.collected).toBeGreaterThanOrEqual(N - 10);

@@ -215,7 +215,7 @@ type DaySample = { timers: number; listeners: number; processListeners: number; 
 async function runSoak(plan: Plan) {
   const wallStart = performance.now(); // real time: fake timers are not installed yet
   vi.useFakeTimers({ now: T0, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
-  // p-retry's and the engine's jitter, seeded too: the whole run replays exactly.
+  // The engine's jitter (retry waits included), seeded too: the whole run replays exactly.
   patch(Math, 'random', prng(SEEDS.jitter));
   syncDigest();
   freshDefaultCache();
