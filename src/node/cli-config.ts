@@ -305,7 +305,7 @@ export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingP
 
     const resolver = new Resolver(file, path, options, env);
     const spec = resolver.resolve(name);
-    const provider = memo.get(`${path}\0${name}`, specDigest(spec), () => buildSpec(spec, resolver.contexts.get(spec)!, resolver.contexts));
+    const provider = memo.get(`${path}\0${name}`, await specDigest(spec), () => buildSpec(spec, resolver.contexts.get(spec)!, resolver.contexts));
     return memo.call(provider, callOptions);
   }
 

@@ -203,7 +203,7 @@ export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingP
       options,
       env,
     };
-    const provider = memo.get(`${path}\0${section.name}`, specDigest(spec), () => buildSpec(spec, ctx));
+    const provider = memo.get(`${path}\0${section.name}`, await specDigest(spec), () => buildSpec(spec, ctx));
     return memo.call(provider, callOptions);
   }
 

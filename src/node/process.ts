@@ -3,7 +3,7 @@
  * alicred runs the command, reads one JSON object from its stdout and caches the result with
  * the refresh engine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, CredentialsProviderError } from '../errors.js';
 import { checkCredentialsRecord, CLI_KEYS } from '../internal/credentials-json.js';
@@ -198,8 +198,13 @@ function failure(message: string, code: string, cause?: unknown): CredentialsPro
   return new CredentialsProviderError(`fromProcess: ${message}`, { provider: PROVIDER, code, retryable: false, cause });
 }
 
+/** node:child_process, imported on the first run: importing alicred/node does not load it. */
+let childProcess: typeof import('node:child_process') | undefined;
+
 /** Runs the command; resolves with its stdout when it exits with 0. */
-function runCommand(spec: RunSpec, signal: AbortSignal | undefined): Promise<Buffer> {
+async function runCommand(spec: RunSpec, signal: AbortSignal | undefined): Promise<Buffer> {
+  signal?.throwIfAborted();
+  const { spawn } = (childProcess ??= await import('node:child_process'));
   signal?.throwIfAborted();
   const windows = process.platform === 'win32';
   return new Promise<Buffer>((resolve, reject) => {
@@ -328,7 +333,8 @@ function killTree(child: ChildProcess, sig: NodeJS.Signals): void {
   if (pid === undefined) return;
   if (process.platform === 'win32') {
     try {
-      const killer = spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
+      // Only ever reached after runCommand loaded node:child_process.
+      const killer = childProcess!.spawn('taskkill', ['/pid', String(pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true });
       killer.on('error', () => {});
       killer.unref();
     } catch {

@@ -4,11 +4,10 @@
  * providers the file, profile and line it comes from, at build and at call time) and the
  * memo that keeps one provider per distinct configuration.
  *
- * Node only (node:crypto). Nothing here ever puts a secret in a message.
+ * Node only. Nothing here ever puts a secret in a message.
  *
  * @module
  */
-import { createHash } from 'node:crypto';
 import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, isCredentialsError } from '../errors.js';
 import type { EnvLike } from '../internal/env.js';
@@ -240,9 +239,15 @@ export function compact<T extends Record<string, unknown>>(value: T): T {
   return out as T;
 }
 
-/** SHA-256 of the spec's JSON: the memo key, which never holds the secret itself. */
-export function specDigest(spec: ProfileSpec): string {
-  return createHash('sha256').update(JSON.stringify(spec)).digest('hex');
+/**
+ * SHA-256 of the spec's JSON: the memo key, which never holds the secret itself. WebCrypto,
+ * not node:crypto: importing alicred/node then loads no crypto module until a profile is read.
+ */
+export async function specDigest(spec: ProfileSpec): Promise<string> {
+  const digest = await globalThis.crypto.subtle.digest('SHA-256', new TextEncoder().encode(JSON.stringify(spec)));
+  let hex = '';
+  for (const byte of new Uint8Array(digest)) hex += byte.toString(16).padStart(2, '0');
+  return hex;
 }
 
 /**
