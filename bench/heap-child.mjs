@@ -3,7 +3,10 @@
  * each with its own role ARN, resolves each once (fake STS, no network), keeps them all
  * alive and prints the heap growth per provider as JSON.
  *
- * Usage: node --expose-gc bench/heap-child.mjs <alicred-options|alicred-client|peer> <N>
+ * Usage: node --expose-gc bench/heap-child.mjs <alicred-options|alicred-client|alicred-in-use|peer> <N>
+ *
+ * alicred-in-use: as alicred-options, then called once more: a provider in use, its background
+ * timer armed (alicred arms it on the first use after a credential arrives).
  */
 import { blocked } from './guard.mjs';
 
@@ -47,11 +50,13 @@ async function factory() {
   // alicred-options: one options object shared by all, so each provider creates its own STS
   // client (the like-for-like case: every peer provider builds its own request machinery).
   // alicred-client: one StsClient shared by all.
-  const sts = mode === 'alicred-options' ? { fetch } : mode === 'alicred-client' ? createStsClient({ fetch }) : undefined;
+  const sts = mode === 'alicred-options' || mode === 'alicred-in-use' ? { fetch } : mode === 'alicred-client' ? createStsClient({ fetch }) : undefined;
   if (sts === undefined) throw new Error(`heap-child: unknown mode ${mode}`);
+  const inUse = mode === 'alicred-in-use';
   return async (i) => {
     const p = fromRamRole({ source, roleArn: arn('alicred', i), durationSeconds: 3600, cache: false, sts });
     await p();
+    if (inUse) await p(); // the hot path: arms the background timer
     return p;
   };
 }

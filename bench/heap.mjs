@@ -20,12 +20,14 @@ function sample(mode) {
 export async function benchHeap() {
   const options = [];
   const client = [];
+  const inUse = [];
   const peer = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 === 0 ? ['alicred-options', 'alicred-client', 'peer'] : ['peer', 'alicred-client', 'alicred-options'];
+    const order = ['alicred-options', 'alicred-client', 'alicred-in-use', 'peer'];
+    if (r % 2 === 1) order.reverse();
     for (const mode of order) {
       const bytes = sample(mode);
-      (mode === 'peer' ? peer : mode === 'alicred-client' ? client : options).push(bytes);
+      ({ peer, 'alicred-client': client, 'alicred-in-use': inUse, 'alicred-options': options })[mode].push(bytes);
     }
   }
   return {
@@ -33,5 +35,6 @@ export async function benchHeap() {
     rounds: ROUNDS,
     options: { ours: median(options), peer: median(peer), ...ratioStats(options, peer) },
     client: { ours: median(client), peer: median(peer), ...ratioStats(client, peer) },
+    inUse: { ours: median(inUse), peer: median(peer), ...ratioStats(inUse, peer) },
   };
 }

@@ -43,11 +43,13 @@ option (bench/fake-sts.mjs), so both sign the request and parse a real-shaped As
   alive; (heapUsed after − before) / N, both after full GCs, with 200 providers created before
   the baseline so code and one-time structures are not counted. alicred: \`fromRamRole({ source,
   roleArn, durationSeconds: 3600, cache: false, sts })\` with one \`fromStatic\` source shared, and
-  \`sts\` either one shared options object \`{ fetch }\` (each provider then creates its own
-  STS client: the like-for-like case, as each peer provider carries its own request machinery) or
-  one shared \`createStsClient({ fetch })\`. Peer: RAMRoleARNCredentialsProvider built per role over
-  one shared StaticAKCredentialsProvider, its \`doRequest\` field set to one shared fake.
-  Per-child ratios (options object): ${rounds(results.heap.options)}; (shared client): ${rounds(results.heap.client)}.
+  \`sts\` either one shared options object \`{ fetch }\` (providers made with one options object
+  share the client made from it) or one shared \`createStsClient({ fetch })\`. "In use": each
+  provider is then called once more, which arms its background timer (alicred arms it on the
+  first use after a credential arrives: a provider nobody calls again holds none). Peer:
+  RAMRoleARNCredentialsProvider built per role over one shared StaticAKCredentialsProvider, its
+  \`doRequest\` field set to one shared fake.
+  Per-child ratios (options object): ${rounds(results.heap.options)}; (shared client): ${rounds(results.heap.client)}; (in use): ${rounds(results.heap.inUse)}.
 - **Browser bundles** (bench/size.mjs): a one-line entry \`export { … } from '…'\` bundled by the esbuild
   API (bundle, minify, format esm, platform browser) into memory, then gzip -9 (node:zlib).
   alicred resolves to the built dist/. References: \`fromHttp\` from @aws-sdk/credential-provider-http

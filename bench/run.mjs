@@ -250,7 +250,7 @@ async function main() {
       '',
     ],
     [
-      `heap per resolved \`fromRamRole\` (own role ARN, \`cache: false\`, one shared \`sts\` options object: a client each; ${heap.n} kept, median of ${heap.rounds} children)`,
+      `heap per resolved \`fromRamRole\` (own role ARN, \`cache: false\`, one shared \`sts\` options object; ${heap.n} kept, median of ${heap.rounds} children)`,
       formatBytes(heap.options.ours),
       `${peerName} RAMRoleARNCredentialsProvider, resolved: ${formatBytes(heap.options.peer)}`,
       formatRatioRange(heap.options),
@@ -264,6 +264,14 @@ async function main() {
       formatRatioRange(heap.client),
       '<= 1 024 B',
       mark(heap.client.ours <= 1024),
+    ],
+    [
+      `heap per \`fromRamRole\` in use (as the first row, then called once more: background timer armed)`,
+      formatBytes(heap.inUse.ours),
+      `same peer figure (it has no timer): ${formatBytes(heap.inUse.peer)}`,
+      formatRatioRange(heap.inUse),
+      'informational',
+      '',
     ],
     [
       'browser bundle, `export { refreshing, fromCredentialsUri }`, min+gzip -9',
@@ -340,6 +348,7 @@ async function main() {
   perRound('  raw fromRamRole vs memoize', memo);
   perRound('  heap, options object', heap.options);
   perRound('  heap, shared client', heap.client);
+  perRound('  heap, in use', heap.inUse);
   perRound('  cold import', imp);
   console.log(`Context (this machine): ${context}.`);
   if (hot.checks.oursCalls !== 1 || hot.checks.peerCalls !== 1) {

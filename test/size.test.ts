@@ -27,10 +27,12 @@ async function gzipBytes(contents: string): Promise<number> {
 // Issue 10's goals are 6 KB and 15 KB. The budgets below are today's sizes rounded up to the
 // next 0.5 KB; they only ever go down, towards the goals, as the code shrinks. (Set at 12.38
 // and 23.41 KB; raised once, by 0.5 KB, when the refresh engine became a class: 0.2 KB more
-// code for half the memory per provider, 3.5 -> 1.8 KB.)
+// code for half the memory per provider, 3.5 -> 1.8 KB. Lowered to 12.5 and 18.5 KB when
+// p-retry and lru-cache gave way to a retry loop and a bounded map of our own: 12.08 and
+// 18.11 KB measured then.)
 const budgets = [
-  { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 13 * KB, goal: 6 * KB },
-  { entry: "export { fromRamRole } from 'alicred';", budget: 24 * KB, goal: 15 * KB },
+  { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 12.5 * KB, goal: 6 * KB },
+  { entry: "export { fromRamRole } from 'alicred';", budget: 18.5 * KB, goal: 15 * KB },
 ];
 
 describe('browser bundle size (min + gzip -9)', () => {
