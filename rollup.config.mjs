@@ -14,6 +14,9 @@ const input = {
   node: 'src/node/index.ts',
   testing: 'src/testing/index.ts',
   tea: 'src/adapters/tea.ts',
+  tablestore: 'src/adapters/tablestore.ts',
+  oss: 'src/adapters/oss.ts',
+  'pop-core': 'src/adapters/pop-core.ts',
 };
 
 /** TypeScript to JavaScript, one file at a time, with a source map that carries the source. */
@@ -46,7 +49,7 @@ export default [
   {
     input,
     // ESM keeps every dependency external: the consumer's bundler resolves them.
-    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/|tablestore|ali-oss)/.test(id),
     plugins: [ts()],
     output: {
       dir: 'dist',
@@ -58,7 +61,7 @@ export default [
   },
   {
     input,
-    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/|tablestore|ali-oss)/.test(id),
     plugins: [ts()],
     output: {
       dir: 'dist',
@@ -73,7 +76,7 @@ export default [
   // copies never import an ESM-format .d.ts).
   ...Object.entries(input).map(([name, file]) => ({
     input: file,
-    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/)/.test(id),
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/|tablestore|ali-oss)/.test(id),
     plugins: [
       dts({ tsconfig: './tsconfig.json' }),
       {

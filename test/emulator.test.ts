@@ -595,12 +595,15 @@ describe('rejections (error shape, codes and statuses)', () => {
     await expectError(callV1(emu, ALICE, 'AssumeRole', { ...base, Policy: long }), 400, 'InvalidParameter');
   });
 
-  it('bad or missing RoleArn, unknown action, unknown version', async () => {
+  it('bad or missing RoleArn, unknown action, another product (signature judged, then not modelled)', async () => {
     await expectError(callV3(emu, ALICE, 'AssumeRole', { RoleArn: 'arn:aws:iam::1:role/x', RoleSessionName: 'sess' }), 400, 'InvalidParameter.RoleArn');
     await expectError(callV3(emu, ALICE, 'AssumeRole', { RoleSessionName: 'sess' }), 400, 'MissingRoleArn');
     await expectError(callV3(emu, ALICE, 'AssumeRole', { RoleArn: emu.roleArn('iot-reader') }), 400, 'MissingRoleSessionName');
     await expectError(callV3(emu, ALICE, 'AssumeRoleWithSAML'), 404, 'InvalidAction.NotFound');
-    await expectError(callV3(emu, ALICE, 'GetCallerIdentity', {}, { version: '2099-01-01' }), 400, 'InvalidVersion');
+    // Another product's API: judged like any request, then answered plainly as not modelled.
+    const notModeled = await expectError(callV3(emu, ALICE, 'DescribeRegions', {}, { version: '2014-05-26' }), 501, 'Emulator.ProductNotModeled');
+    expect(notModeled.Message).toMatch(/does not model the API version 2014-05-26 \(action DescribeRegions\); the request was signed correctly/);
+    await expectError(callV3(emu, { ...ALICE, accessKeySecret: 'wrong-secret' }, 'DescribeRegions', {}, { version: '2014-05-26' }), 400, 'SignatureDoesNotMatch');
   });
 
   it('revoke(): a revoked user key or STS key is no longer found', async () => {

@@ -29,3 +29,28 @@ export function configErrorOf(fn: () => unknown): ConfigError {
   }
   throw new Error('expected a ConfigError, but nothing was thrown');
 }
+
+/**
+ * Sends `requests()` (a batch of concurrent calls, each resolving true when the service
+ * accepted it) every 40 ms for `ms`, noting the provider's current key after each batch: the
+ * adapters' "across several refreshes, zero refused" runs.
+ */
+export async function acrossRefreshes(
+  provider: { peek(): { accessKeyId: string } | undefined },
+  ms: number,
+  requests: (round: number) => Promise<boolean>[],
+): Promise<{ ok: number; refused: number; keys: Set<string> }> {
+  const keys = new Set<string>();
+  let ok = 0;
+  let refused = 0;
+  const until = Date.now() + ms;
+  for (let round = 1; Date.now() < until; round++) {
+    for (const r of await Promise.allSettled(requests(round))) {
+      if (r.status === 'fulfilled' && r.value) ok++;
+      else refused++;
+    }
+    keys.add(provider.peek()?.accessKeyId ?? '');
+    await new Promise((resolve) => setTimeout(resolve, 40));
+  }
+  return { ok, refused, keys };
+}

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
-const entries = ['index', 'node', 'testing', 'tea'] as const;
+const entries = ['index', 'node', 'testing', 'tea', 'tablestore', 'oss', 'pop-core'] as const;
 let consumer: string;
 
 beforeAll(async () => {
@@ -35,7 +35,7 @@ const node = (args: string[]) =>
   run(process.execPath, args, { cwd: consumer, timeout: 15_000, env: { ...process.env, ALIBABA_CLOUD_ECS_METADATA_DISABLED: 'true' } });
 
 describe('build output', () => {
-  it('has ESM, CJS and declarations for the three entries', () => {
+  it('has ESM, CJS and declarations for every entry', () => {
     for (const name of entries) {
       for (const ext of ['js', 'cjs', 'd.ts', 'd.cts']) {
         expect(existsSync(join(root, 'dist', `${name}.${ext}`)), `dist/${name}.${ext}`).toBe(true);
@@ -48,7 +48,11 @@ describe('build output', () => {
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.engines.node).toBe('>=20');
-    expect(Object.keys(pkg.exports)).toEqual(expect.arrayContaining(['.', './node', './testing']));
+    expect(Object.keys(pkg.exports)).toEqual(['.', './node', './testing', './tea', './tablestore', './oss', './pop-core', './package.json']);
+    // The clients the adapters serve are optional peers: installing alicred pulls in none of them.
+    for (const peer of ['@alicloud/credentials', '@alicloud/pop-core', 'ali-oss', 'tablestore']) {
+      expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });
+    }
     expect(Object.keys(pkg.dependencies).sort()).toEqual(['ini']);
   });
 });
@@ -123,11 +127,31 @@ describe('consumers', () => {
        client.credential = toTeaCredential(provider, { providerName: 'x' });
        export { core, client };`,
     );
+    // The client adapters: pop-core's own Config accepts toPopCoreConfig's result without a cast;
+    // the others keep the caller's types (tablestore and ali-oss ship none).
+    const adapters = `import RPCClient from '@alicloud/pop-core';
+       import { fromStatic, type CredentialProvider } from 'alicred';
+       import { toPopCoreConfig } from 'alicred/pop-core';
+       import { bindTableStoreClient } from 'alicred/tablestore';
+       import { toOssOptions, signOssUrl } from 'alicred/oss';
+       const provider: CredentialProvider = fromStatic({ accessKeyId: 'a', accessKeySecret: 'b' });
+       export const rpc = new RPCClient(toPopCoreConfig(provider, { endpoint: 'http://127.0.0.1:1', apiVersion: '2018-01-20' }));
+       declare const ots: { config: object; listTable(params: object): Promise<{ tableNames: string[] }> };
+       export const names: Promise<string[]> = bindTableStoreClient(ots, provider).listTable({}).then((r) => r.tableNames);
+       export const oss = toOssOptions(provider, { region: 'oss-cn-hangzhou', bucket: 'b' }).then((o) => {
+         const interval: 0 = o.refreshSTSTokenInterval;
+         const region: string = o.region;
+         return { interval, region, keys: o.refreshSTSToken() };
+       });
+       declare const store: { options: { accessKeyId?: string }; signatureUrl(name: string, options?: object): string };
+       export const url: Promise<string> = signOssUrl(store, provider, 'a.txt', { expires: 60 });`;
+    await writeFile(join(dir, 'adapters.mts'), adapters);
+    await writeFile(join(dir, 'adapters.cts'), adapters);
     await writeFile(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ['ES2022', 'DOM'] },
-        files: ['esm.mts', 'cjs.cts', 'tea.mts'],
+        files: ['esm.mts', 'cjs.cts', 'tea.mts', 'adapters.mts', 'adapters.cts'],
       }),
     );
     const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -118,6 +118,47 @@ export function verifyV3(parsed: ParsedRequest, secret: string): SignatureCheck 
 }
 
 /**
+ * Why a key (and its token) cannot sign: the same checks for every product, each product
+ * answering with its own codes.
+ */
+export type KeyProblem = 'missing-token' | 'malformed-token' | 'token-mismatch' | 'revoked' | 'token-expired' | 'not-found' | 'inactive';
+
+/** The caller behind a key and the secret that signs with it, or why there is none. */
+export type KeyResolution = { ok: true; caller: Caller; secret: string } | { ok: false; problem: KeyProblem };
+
+/**
+ * Finds the caller of `accessKeyId`: a RAM user's key, or an issued `STS.` key whose `token`
+ * is the current, unexpired one issued with it (the real service reads the session from the
+ * token, so the token is checked first).
+ */
+export function resolveAccessKey(account: Account, accessKeyId: string, token: string | undefined, now: number): KeyResolution {
+  if (accessKeyId.startsWith('STS.')) {
+    if (token === undefined || token === '') return { ok: false, problem: 'missing-token' };
+    const session = account.sessionsByToken.get(token);
+    if (session === undefined) return { ok: false, problem: 'malformed-token' };
+    if (session.accessKeyId !== accessKeyId) return { ok: false, problem: 'token-mismatch' };
+    if (session.revoked) return { ok: false, problem: 'revoked' };
+    if (now >= session.expiresAt) return { ok: false, problem: 'token-expired' };
+    return { ok: true, caller: { kind: 'session', session }, secret: session.accessKeySecret };
+  }
+  const state = account.usersByKey.get(accessKeyId);
+  if (state === undefined || state.revoked) return { ok: false, problem: 'not-found' };
+  if (state.user.disabled === true) return { ok: false, problem: 'inactive' };
+  return { ok: true, caller: { kind: 'user', state }, secret: state.user.accessKeySecret };
+}
+
+/** The POP (RPC/ROA/V3) answers to each {@link KeyProblem}: status, code, message. */
+const POP_KEY_ERRORS: Record<KeyProblem, [number, string, string]> = {
+  'missing-token': [400, 'MissingSecurityToken', 'SecurityToken is mandatory for this action.'],
+  'malformed-token': [400, 'InvalidSecurityToken.Malformed', 'Specified SecurityToken is malformed.'],
+  'token-mismatch': [400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.'],
+  revoked: [404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.'],
+  'token-expired': [400, 'InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.'],
+  'not-found': [404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.'],
+  inactive: [400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.'],
+};
+
+/**
  * Authentication bound to one account: the timestamp check (also used alone by anonymous
  * actions) and the full check of a signed request.
  */
@@ -151,23 +192,12 @@ export function createAuthenticator(account: Account, maxSkewMs: number): Authen
   }
 
   function lookup(parsed: ParsedRequest, accessKeyId: string, now: number): { caller: Caller; secret: string } {
-    if (accessKeyId.startsWith('STS.')) {
-      // The token carries the session (the real service decrypts it), so it is checked first.
-      const token = parsed.securityToken;
-      if (token === undefined || token === '') fail(400, 'MissingSecurityToken', 'SecurityToken is mandatory for this action.');
-      const session = account.sessionsByToken.get(token);
-      if (session === undefined) fail(400, 'InvalidSecurityToken.Malformed', 'Specified SecurityToken is malformed.');
-      if (session.accessKeyId !== accessKeyId) {
-        fail(400, 'InvalidSecurityToken.MismatchWithAccessKey', 'Specified SecurityToken mismatch with the AccessKey.');
-      }
-      if (session.revoked) fail(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
-      if (now >= session.expiresAt) fail(400, 'InvalidSecurityToken.Expired', 'Specified SecurityToken is expired.');
-      return { caller: { kind: 'session', session }, secret: session.accessKeySecret };
+    const found = resolveAccessKey(account, accessKeyId, parsed.securityToken, now);
+    if (!found.ok) {
+      const [status, code, message] = POP_KEY_ERRORS[found.problem];
+      fail(status, code, message);
     }
-    const state = account.usersByKey.get(accessKeyId);
-    if (state === undefined || state.revoked) fail(404, 'InvalidAccessKeyId.NotFound', 'Specified access key is not found.');
-    if (state.user.disabled === true) fail(400, 'InvalidAccessKeyId.Inactive', 'Specified access key is disabled.');
-    return { caller: { kind: 'user', state }, secret: state.user.accessKeySecret };
+    return found;
   }
 
   function authenticate(parsed: ParsedRequest, now: number): Caller {

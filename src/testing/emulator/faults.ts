@@ -11,7 +11,7 @@ import { ApiError, HTML_PAGE, codeForStatus, messageForCode } from './respond.js
 import type { EmulatorFault, EmulatorRequestRecord } from './types.js';
 
 /** Sends an answer and records its status and code. */
-export type Reply = (status: number, contentType: string, text: string, code: string | undefined) => void;
+export type Reply = (status: number, contentType: string, text: string | Buffer, code: string | undefined, headers?: Record<string, string>) => void;
 
 /** How one request is answered, for {@link FaultQueue.apply}. */
 export type FaultTarget = {
@@ -83,7 +83,7 @@ export type FaultQueue = {
    * Sends an answer as `shape` says: extra headers, another content type, a `Date` off by
    * `clockOffsetMs`, the body trickled or cut after some bytes (the socket then reset).
    */
-  deliver(res: ServerResponse, status: number, headers: Record<string, string>, text: string, shape: AnswerShape | undefined): void;
+  deliver(res: ServerResponse, status: number, headers: Record<string, string>, text: string | Buffer, shape: AnswerShape | undefined): void;
   /** Drops the queue and ends every pending latency at once. */
   close(): void;
 };
@@ -173,7 +173,7 @@ export function createFaultQueue(isClosed: () => boolean): FaultQueue {
     }
   }
 
-  function deliver(res: ServerResponse, status: number, headers: Record<string, string>, text: string, answerShape: AnswerShape | undefined): void {
+  function deliver(res: ServerResponse, status: number, headers: Record<string, string>, text: string | Buffer, answerShape: AnswerShape | undefined): void {
     if (res.destroyed || res.headersSent) return;
     const all: Record<string, string> = { ...headers };
     if (answerShape?.contentType !== undefined) all['Content-Type'] = answerShape.contentType;
@@ -181,7 +181,7 @@ export function createFaultQueue(isClosed: () => boolean): FaultQueue {
       all.Date = new Date(Date.parse(all.Date) + answerShape.clockOffsetMs).toUTCString();
     }
     Object.assign(all, answerShape?.headers);
-    const body = Buffer.from(text, 'utf8');
+    const body = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
     res.writeHead(status, all);
     const cutAt = answerShape?.resetAfterBytes === undefined ? undefined : Math.min(body.length, answerShape.resetAfterBytes);
     if (answerShape?.trickleMs === undefined && cutAt === undefined) {

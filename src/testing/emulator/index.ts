@@ -14,6 +14,8 @@ import { createAccount } from './account.js';
 import { createAuthenticator } from './auth.js';
 import { createVendingService, type IssuedCredentials } from './metadata.js';
 import { resolveOptions } from './options.js';
+import { createOssService } from './oss.js';
+import { createTableStoreService } from './tablestore.js';
 import { startServer } from './server.js';
 import type { Emulator, EmulatorOptions, EmulatorRequestRecord } from './types.js';
 
@@ -105,7 +107,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       };
     },
   });
-  const server = await startServer({ resolved, account, auth: createAuthenticator(account, resolved.maxSkewMs), vending });
+  const products = [createOssService({ account, resolved }), createTableStoreService({ account, resolved })];
+  const server = await startServer({ resolved, account, auth: createAuthenticator(account, resolved.maxSkewMs), vending, products });
   const { port, log, faults } = server;
   const url = `http://127.0.0.1:${port}`;
 

@@ -14,6 +14,7 @@ import { createFaultQueue, reshapeCredentials, type AnswerShape, type FaultQueue
 import { IOT_VERSION, iotBody } from './iot.js';
 import { faultAnswer, routeVending, type VendingRoute, type createVendingService } from './metadata.js';
 import type { ResolvedOptions } from './options.js';
+import type { ProductAnswer, ProductRoute, ProductService } from './product.js';
 import { parseRequest, type ParsedRequest } from './request.js';
 import { ApiError, errorBody, fail, missing, newRequestId, render, type ResponseFormat } from './respond.js';
 import { STS_VERSION, assumeRole, assumeRoleWithOidc, getCallerIdentity } from './sts.js';
@@ -27,6 +28,8 @@ export type ServerContext = {
   account: Account;
   auth: Authenticator;
   vending: ReturnType<typeof createVendingService>;
+  /** Non-POP product endpoints (OSS, Table Store), tried in order before a POP request is parsed. */
+  products: readonly ProductService[];
 };
 
 /** A listening server. */
@@ -56,7 +59,7 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   });
 }
 
-function answerHeaders(contentType: string, text: string, requestId: string, now: number): Record<string, string> {
+function answerHeaders(contentType: string, text: string | Buffer, requestId: string, now: number): Record<string, string> {
   return {
     'Content-Type': contentType,
     'Content-Length': String(Buffer.byteLength(text)),
@@ -113,7 +116,16 @@ function dispatch(ctx: ServerContext, parsed: ParsedRequest, now: number): Recor
     );
     return iotBody(parsed.action, parsed.params, ctx.resolved.products, '');
   }
-  fail(400, 'InvalidVersion', 'Specified parameter Version is not valid.');
+  // Another product's API (ECS, RAM, ...): the signature and token are judged like any other,
+  // then the answer says plainly that the emulator does not model that product.
+  auth.authenticate(parsed, now);
+  fail(
+    501,
+    'Emulator.ProductNotModeled',
+    `The alicred emulator does not model the API version ${parsed.version} (action ${parsed.action}); ` +
+      'the request was signed correctly with a valid key and token. It models STS (2015-04-01) and IoT Platform (2018-01-20) ' +
+      'POP APIs, plus the OSS and Table Store endpoints.',
+  );
 }
 
 /** Starts the server on 127.0.0.1 and a free port. */
@@ -136,11 +148,11 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   type ShapeHolder = { shape?: AnswerShape };
   const replier =
     (record: EmulatorRequestRecord, res: ServerResponse, requestId: string, held: ShapeHolder): Reply =>
-    (status, contentType, text, code) => {
+    (status, contentType, text, code, headers) => {
       record.status = status;
       record.code = code;
       if (held.shape?.resetAfterBytes !== undefined) record.code = 'ConnectionReset';
-      faults.deliver(res, status, answerHeaders(contentType, text, requestId, clock()), text, held.shape);
+      faults.deliver(res, status, { ...answerHeaders(contentType, text, requestId, clock()), ...headers }, text, held.shape);
     };
 
   /** A request to the ECS metadata service or the credentials URI. */
@@ -166,6 +178,28 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
     if (held.shape?.renameRoleTo !== undefined) ctx.vending.renameRole(held.shape.renameRoleTo);
   }
 
+  /** A request one of the product services recognised (OSS, Table Store). */
+  async function handleProduct(res: ServerResponse, route: ProductRoute, method: string, path: string, now0: number, requestId: string): Promise<void> {
+    const { action, accessKeyId, signatureVersion } = route;
+    const record = newRecord(now0, { method, path, action, version: '', accessKeyId, signatureVersion });
+    log.push(record);
+    const held: ShapeHolder = {};
+    const reply = replier(record, res, requestId, held);
+    const send = (answer: ProductAnswer) => {
+      const { 'Content-Type': contentType = 'application/octet-stream', ...headers } = answer.headers;
+      reply(answer.status, contentType, answer.body, answer.code, headers);
+    };
+    const replyError = (error: ApiError) => send(route.error(error.status, error.code, error.message));
+    const shape = (s: AnswerShape) => (held.shape = s);
+    if (await faults.apply(action, { record, res, requestId, reply, replyError, shape })) return;
+    try {
+      send(route.answer());
+    } catch (error) {
+      if (error instanceof ApiError) replyError(error);
+      else replyError(new ApiError(500, 'InternalError', `Emulator internal error: ${(error as Error)?.message ?? String(error)}`));
+    }
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const now0 = clock();
     const requestId = newRequestId();
@@ -182,6 +216,20 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
     const path = query === -1 ? rawUrl : rawUrl.slice(0, query);
     const route = routeVending(rawUrl, ctx.vending.credentialsUriPath);
     if (route !== undefined) return handleVending(req, res, route, path, now0, requestId);
+    const method0 = (req.method ?? 'GET').toUpperCase();
+    const productRequest = {
+      method: method0,
+      rawUrl,
+      path,
+      query: new URLSearchParams(query === -1 ? '' : rawUrl.slice(query + 1)),
+      headers: req.headers,
+      body,
+      now: now0,
+    };
+    for (const service of ctx.products) {
+      const productRoute = service.route(productRequest);
+      if (productRoute !== undefined) return handleProduct(res, productRoute, method0, path, now0, requestId);
+    }
     const parsed = parseRequest(req.method ?? 'GET', rawUrl, req.headers, body, req.headersDistinct);
     const { method, action, version, accessKeyId, signatureVersion } = parsed;
     const record = newRecord(now0, { method, path, action, version, accessKeyId, signatureVersion });

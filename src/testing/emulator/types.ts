@@ -288,7 +288,9 @@ export type EmulatorIssuedCredentials = {
 };
 
 /**
- * How a request was authenticated: V1 (HMAC-SHA1 RPC), V3 (ACS3-HMAC-SHA256) or not at all.
+ * How a request was authenticated: POP V1 (HMAC-SHA1 RPC), POP V3 (ACS3-HMAC-SHA256), OSS V1
+ * (`Authorization: OSS`, or a V1 presigned URL), OSS V4 (`OSS4-HMAC-SHA256`, header or URL),
+ * Table Store (`x-ots-signature`), or not at all.
  *
  * @example
  * ```ts
@@ -299,7 +301,7 @@ export type EmulatorIssuedCredentials = {
  * await emu.close();
  * ```
  */
-export type SignatureVersion = 'v1' | 'v3' | 'anonymous';
+export type SignatureVersion = 'v1' | 'v3' | 'oss-v1' | 'oss-v4' | 'ots' | 'anonymous';
 
 /**
  * How an IMDS data request carried the IMDSv2 token: a `valid` one, an unknown or expired
