@@ -193,7 +193,8 @@ describe('universal entry', () => {
     const result = await build({
       stdin: {
         contents: `import { refreshing, chain, fromEnv, fromStatic, createStsCache, stsCacheKey } from 'alicred';
-                   globalThis.out = [refreshing, chain, fromEnv, fromStatic, createStsCache, stsCacheKey];`,
+                   import { toOssOptions, signOssUrl } from 'alicred/oss';
+                   globalThis.out = [refreshing, chain, fromEnv, fromStatic, createStsCache, stsCacheKey, toOssOptions, signOssUrl];`,
         resolveDir: consumer,
       },
       bundle: true,
@@ -207,6 +208,7 @@ describe('universal entry', () => {
     const inputs = Object.keys(result.metafile.inputs);
     // The universal code has no runtime dependency: nothing from node_modules but alicred itself.
     expect(inputs.some((i) => i.endsWith('dist/index.js'))).toBe(true);
+    expect(inputs.some((i) => i.endsWith('dist/oss.js'))).toBe(true); // alicred/oss is universal: ali-oss runs in browsers
     expect(inputs.filter((i) => i.includes('node_modules/') && !i.includes('node_modules/alicred/'))).toEqual([]);
     const text = result.outputFiles[0]!.text;
     expect(text).not.toMatch(/require\(["'](node:)?(fs|os|path|http|https|crypto|child_process|util)["']\)/);
