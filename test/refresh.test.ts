@@ -169,6 +169,38 @@ describe('rule 2: windows scale with lifetime', () => {
   });
 });
 
+describe('the mandatory point is exact', () => {
+  it('1 ms before it the cached value is served at once; at it, callers wait for the refresh', async () => {
+    // 900 s credential: mandatory window min(5 min, L/10) = 90 s, so the point is at 810 s.
+    // The advisory window is made as small, so no refresh ahead gets in the way.
+    const { provider, events } = setup({ delayMs: 1_000 }, { backgroundTimer: false, advisoryWindowMs: 90 * SECOND });
+    const first = provider();
+    await vi.advanceTimersByTimeAsync(1_000);
+    const value = await first;
+    await vi.advanceTimersByTimeAsync(810 * SECOND - 1);
+    let settled = false;
+    const before = provider().then((c) => {
+      settled = true;
+      return c;
+    });
+    await flush();
+    expect(settled).toBe(true);
+    expect(await before).toBe(value);
+    await vi.advanceTimersByTimeAsync(1);
+    settled = false;
+    const at = provider().then((c) => {
+      settled = true;
+      return c;
+    });
+    await flush();
+    expect(settled).toBe(false); // at the mandatory point: waiting for the one refresh
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect((await at).accessKeyId).not.toBe(value.accessKeyId);
+    expect(events.some((e) => e.type === 'refresh-start' && e.reason === 'mandatory')).toBe(true);
+    provider.close();
+  });
+});
+
 describe('rule 3: background timer', () => {
   it('creates no timer before the first call', () => {
     const { provider } = setup();
@@ -264,6 +296,16 @@ describe('rule 3: background timer', () => {
     expect(spy).toHaveBeenCalledTimes(1);
     expect(source.calls).toBe(1);
     spy.mockRestore();
+    provider.close();
+  });
+
+  it('an idle provider whose windows do not fit the lifetime goes quiet too (its quiet-period timer refreshes nothing unused)', async () => {
+    // Advisory window 120 s for 60 s credentials: every credential arrives inside it.
+    const { source, provider, warn } = setup({ lifetimeMs: 60 * SECOND }, { advisoryWindowMs: 120 * SECOND, mandatoryWindowMs: 5 * SECOND });
+    await provider();
+    expect(warn).toHaveBeenCalledTimes(1);
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
+    expect(source.calls).toBe(1);
     provider.close();
   });
 
