@@ -98,6 +98,8 @@ export type CredentialsErrorCode =
   | 'UnsuccessfulResponse'
   | 'HttpError'
   | 'Redirect'
+  // A CloudSSO or OAuth sign-in that is no longer accepted: run the CLI's sign-in again.
+  | 'LoginRequired'
   // ECS instance metadata.
   | 'NoRole'
   | 'RoleNotFound'

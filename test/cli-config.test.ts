@@ -250,9 +250,17 @@ describe('fromCliProfile: errors', () => {
     expectConfigError(await failure(fromCliProfile({ homedir: home, env: {} })()), { field: 'expired_seconds', message: /out of range/ });
   });
 
+  it('mode CloudSSO without its account or access configuration: ConfigError naming the field (no request)', async () => {
+    const home = await makeHome({ profiles: [{ name: 'default', mode: 'CloudSSO', cloud_sso_sign_in_url: 'https://signin.example.invalid', cloud_sso_access_config: 'ac-1' }] });
+    expectConfigError(await failure(fromCliProfile({ homedir: home, env: {} })()), { field: 'cloud_sso_account_id', message: /is missing; it is required for mode CloudSSO/ });
+  });
+
+  it('mode OAuth with a site type that is neither CN nor INTL: ConfigError naming the field', async () => {
+    const home = await makeHome({ profiles: [{ name: 'default', mode: 'OAuth', oauth_site_type: 'EU', oauth_access_token: 'a', oauth_refresh_token: 'r' }] });
+    expectConfigError(await failure(fromCliProfile({ homedir: home, env: {} })()), { field: 'oauth_site_type', message: /must be CN or INTL/ });
+  });
+
   it.each([
-    ['CloudSSO', { cloud_sso_sign_in_url: 'https://signin.example.invalid' }],
-    ['OAuth', {}],
     ['BearerToken', { bearer_token: 'b' }],
     ['Anonymous', {}],
     ['RsaKeyPair', { private_key: '/k.pem', key_pair_name: 'kp' }],

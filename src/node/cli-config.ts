@@ -9,7 +9,7 @@ import { ConfigError, CredentialsProviderError } from '../errors.js';
 import type { RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
 import { lineOf, parseCliFile, type CliFile, type CliProfile } from './cli-file.js';
-import type { NodeSourceOptions } from './options.js';
+import type { SignInOptions } from './cli-signin.js';
 import { envFlag, envString, trimmedString } from '../internal/env.js';
 import { cliMode, type CliMode } from './cli-modes.js';
 import { buildSpec, MAX_ROLE_CHAIN_HOPS, ProviderMemo, specDigest, type BuildContext, type ProfileSpec } from './profile-build.js';
@@ -40,7 +40,7 @@ const ENV_PROFILE = 'ALIBABA_CLOUD_PROFILE';
  * const creds = await fromCliProfile(options)();
  * ```
  */
-export type FromCliProfileOptions = NodeSourceOptions & {
+export type FromCliProfileOptions = SignInOptions & {
   /** Profile name. Default: env ALIBABA_CLOUD_PROFILE, else the file's `current`, else `default`. */
   profile?: string;
   /** The config file (a leading `~` is expanded). Default: env ALIBABA_CLOUD_CONFIG_FILE, else `~/.aliyun/config.json`. */
@@ -173,6 +173,8 @@ class Resolver {
     }
     if (entry.external !== undefined) this.checkExternalAllowed(name, entry.external, mode);
     const spec = r.spec(entry.form, `for mode ${mode}`, this.env);
+    // A sign-in profile's tokens are read, and written back, at each refresh: it is named in the spec.
+    if (spec.kind === 'cloud-sso' || spec.kind === 'oauth') spec.profile = name;
     if (spec.kind === 'ram-role') this.contexts.set(spec.source, this.context(name, entry.form));
     this.contexts.set(spec, this.context(name, entry.form));
     return spec;
@@ -233,8 +235,12 @@ class Resolver {
  * oidc_token_file, ram_role_arn, ram_session_name), `External` (process_command, run by
  * `fromProcess`), `CredentialsURI` (credentials_uri, else env ALIBABA_CLOUD_CREDENTIALS_URI).
  * External and CredentialsURI are refused when ALIBABA_CLOUD_DISABLE_EXTERNAL_PROCESS is
- * `true` or `1`, as in the CLI. Other modes (CloudSSO, OAuth, BearerToken, Anonymous,
- * RsaKeyPair, RamRoleArnWithRoleName) are a {@link ConfigError} naming the mode and profile.
+ * `true` or `1`, as in the CLI. `CloudSSO` (cloud_sso_sign_in_url, cloud_sso_account_id,
+ * cloud_sso_access_config; the access token exchanged at the portal) and `OAuth`
+ * (oauth_site_type; tokens refreshed and written back under a lock): see node/cli-signin.ts;
+ * both reuse the STS triple the CLI cached in the profile. Other modes (BearerToken,
+ * Anonymous, RsaKeyPair, RamRoleArnWithRoleName) are a {@link ConfigError} naming the mode
+ * and profile.
  *
  * Not configured (a chain moves on): disabled, no file at the default path, a profile asked
  * for by option or env, or named by `current`, that the file does not have (it may be in the

@@ -21,6 +21,7 @@ import type { CredentialProvider, ProviderCallOptions } from '../types.js';
 import { fromOidcTokenFile } from './oidc-file.js';
 import type { NodeSourceOptions } from './options.js';
 import { fromProcess } from './process.js';
+import { fromCliSignIn, type SignInSpec } from './cli-signin.js';
 
 /**
  * The most role assumptions one profile may chain (`source_profile` links followed). Real
@@ -61,7 +62,8 @@ export type ProfileSpec =
       sts: StsOverrides;
     }
   | { kind: 'uri'; uri: string }
-  | { kind: 'process'; command: string };
+  | { kind: 'process'; command: string }
+  | SignInSpec;
 
 /**
  * Where a spec field came from in the file, for errors: the profile key and its line, or
@@ -224,6 +226,19 @@ function buildOne(spec: ProfileSpec, own: BuildContext, source: Built | undefine
       case 'process': {
         // The env option is the command's whole environment: only an explicit one is passed on.
         const provider = fromProcess({ command: spec.command, env: own.options.env, logger: own.options.logger, refresh });
+        return { provider: attributed(provider, own, spec.kind), closers: [provider] };
+      }
+      case 'cloud-sso':
+      case 'oauth': {
+        if (spec.kind === 'oauth' && spec.siteType !== undefined && !/^(cn|intl)$/i.test(spec.siteType)) {
+          throw new ConfigError(`${own.provider}: ${own.describe} in ${own.file}: oauth_site_type must be CN or INTL`, {
+            provider: own.provider,
+            file: own.file,
+            line: own.locate('siteType')?.line ?? own.line,
+            field: 'oauth_site_type',
+          });
+        }
+        const provider = fromCliSignIn(spec, { file: own.file, options: { ...own.options, refresh } });
         return { provider: attributed(provider, own, spec.kind), closers: [provider] };
       }
     }

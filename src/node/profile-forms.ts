@@ -129,8 +129,18 @@ export const CLI_MODE_FORMS: Readonly<Record<CliMode, CliKindEntry>> = {
   RamRoleArnWithRoleName: {
     unsupported: 'it is deprecated; use a ChainableRamRoleArn profile whose source_profile is an EcsRamRole profile',
   },
-  CloudSSO: { unsupported: 'it needs the CLI\'s browser sign-in (`aliyun configure --mode CloudSSO`) and its token cache' },
-  OAuth: { unsupported: 'it needs the CLI\'s OAuth sign-in and writes refreshed tokens back to the file' },
+  // The tokens and the cached triple are read at each refresh (cli-signin.ts); the spec holds what names the identity.
+  CloudSSO: {
+    form: {
+      kind: 'cloud-sso',
+      fields: [
+        ['signInUrl', need('cloud_sso_sign_in_url')],
+        ['accountId', need('cloud_sso_account_id')],
+        ['accessConfig', need('cloud_sso_access_config')],
+      ],
+    },
+  },
+  OAuth: { form: { kind: 'oauth', fields: [['siteType', text('oauth_site_type')]] } },
   BearerToken: { unsupported: 'a bearer token is not an AccessKey and cannot sign requests' },
   Anonymous: { unsupported: 'it means no credentials at all' },
 };

@@ -7,7 +7,7 @@
  */
 import { createCredentials, type Credentials } from '../credentials.js';
 import { CredentialsProviderError } from '../errors.js';
-import { checkCredentialsRecord, PASCAL_CASE_KEYS } from '../internal/credentials-json.js';
+import { checkCredentialsRecord, PASCAL_CASE_KEYS, type CredentialKeys } from '../internal/credentials-json.js';
 import { httpCall } from '../internal/http.js';
 import { logSafely } from '../internal/log.js';
 import { MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
@@ -43,8 +43,9 @@ export type HttpAnswer = {
  */
 export type HttpRequest = {
   url: string;
-  method: 'GET' | 'PUT';
+  method: 'GET' | 'PUT' | 'POST';
   headers: Record<string, string>;
+  body?: string | undefined;
   timeoutMs: number;
   /** The caller's signal: aborting it rejects with its reason, unwrapped. */
   signal?: AbortSignal | undefined;
@@ -95,6 +96,7 @@ export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
     url: request.url,
     method: request.method,
     headers: request.headers,
+    body: request.body,
     timeoutMs: request.timeoutMs,
     signal: request.signal,
     fetch: request.fetch,
@@ -173,10 +175,29 @@ export function parseCredentialsBody(
       fail(`answered ${code} instead of Code "Success"${message}`, 'UnsuccessfulResponse');
     }
   }
-  const checked = checkCredentialsRecord(r, { keys: PASCAL_CASE_KEYS, requireToken: true, requireExpiration: true, parseTime: parseStsTime });
+  return credentialsFromRecord(r, PASCAL_CASE_KEYS, answer, how);
+}
+
+/**
+ * The credentials of one record of an answer (`{AccessKeyId, …}` under `keys`' names), with
+ * the expiration moved onto the local clock and capped at 12 h. Errors name the missing or
+ * bad fields, never their values.
+ *
+ * @internal
+ */
+export function credentialsFromRecord(
+  r: Record<string, unknown>,
+  keys: CredentialKeys,
+  answer: HttpAnswer,
+  how: CredentialsBodyOptions,
+): { credentials: Credentials; statedExpiration: number } {
+  const fail = (message: string, code = 'InvalidResponse'): never => {
+    throw new CredentialsProviderError(`${how.label ?? how.provider}: ${how.describe} ${message}`, { provider: how.provider, code });
+  };
+  const checked = checkCredentialsRecord(r, { keys, requireToken: true, requireExpiration: true, parseTime: parseStsTime });
   if (checked.problems !== undefined) {
     if (checked.problems[0]!.problem === 'not-a-date') {
-      fail(`answered an Expiration that is not an ISO 8601 date-time: ${JSON.stringify(excerpt(r.Expiration as string, { max: 40, unknownSecrets: true, secrets: how.secrets }))}`);
+      fail(`answered an ${keys.expiration} that is not an ISO 8601 date-time: ${JSON.stringify(excerpt(String(r[keys.expiration]), { max: 40, unknownSecrets: true, secrets: how.secrets }))}`);
     }
     fail(`answered without ${checked.problems.map((p) => p.key).join(', ')} (each must be a non-empty string)`);
   }

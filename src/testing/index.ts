@@ -22,3 +22,12 @@ export type {
   SignatureVersion,
 } from './emulator/index.js';
 export type { EmulatorEcsOptions, EmulatorCredentialsUriOptions, EmulatorIssuedCredentials, MetadataTokenState } from './emulator/index.js';
+export type {
+  EmulatorCloudSsoAssignment,
+  EmulatorCloudSsoOptions,
+  EmulatorOAuthOptions,
+  MintCloudSsoTokenOptions,
+  MintOAuthTokensOptions,
+  MintedCloudSsoToken,
+  MintedOAuthTokens,
+} from './emulator/index.js';

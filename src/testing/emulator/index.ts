@@ -16,11 +16,20 @@ import { createVendingService, type IssuedCredentials } from './metadata.js';
 import { resolveOptions } from './options.js';
 import { createOssService } from './oss.js';
 import { createTableStoreService } from './tablestore.js';
+import { CLOUD_SSO_SIGN_IN_PATH, createCloudSsoService } from './signin-sso.js';
+import { createOAuthService } from './signin-oauth.js';
 import { startServer } from './server.js';
 import type { Emulator, EmulatorOptions, EmulatorRequestRecord } from './types.js';
 
 export type {
   Emulator,
+  EmulatorCloudSsoAssignment,
+  EmulatorCloudSsoOptions,
+  EmulatorOAuthOptions,
+  MintCloudSsoTokenOptions,
+  MintOAuthTokensOptions,
+  MintedCloudSsoToken,
+  MintedOAuthTokens,
   EmulatorCredentialsUriOptions,
   EmulatorEcsOptions,
   EmulatorFault,
@@ -52,6 +61,13 @@ export type {
  *   discovery, role credentials that rotate before expiry); see `EmulatorEcsOptions`.
  * - With `credentialsUri`: a credentials-URI endpoint (`emu.credentialsUri`); see
  *   `EmulatorCredentialsUriOptions`.
+ * - OSS (`Authorization: OSS …` / `OSS4-HMAC-SHA256`, presigned URLs): put, get, head, list
+ *   and delete objects; Table Store (`x-ots-signature`): CreateTable, ListTable,
+ *   DescribeTable, DeleteTable. Both judge signatures, tokens and RAM policies.
+ * - With `cloudSso`: the CloudSSO portal's `/cloud-credentials` (`emu.cloudSsoSignInUrl`,
+ *   tokens from `mintCloudSsoToken`); with `oauth`: the OAuth `/v1/token` and `/v1/exchange`
+ *   (`emu.oauthBaseUrl`, tokens from `mintOAuthTokens`, refresh tokens rotating).
+ * - Any other product's POP API: authenticated, then `Emulator.ProductNotModeled` (501).
  *
  * Checks, in order, with the service's codes: signature fields, timestamp (±15 min,
  * `InvalidTimeStamp.*`), STS token (`MissingSecurityToken`, `InvalidSecurityToken.*`),
@@ -107,7 +123,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       };
     },
   });
-  const products = [createOssService({ account, resolved }), createTableStoreService({ account, resolved })];
+  const [cloudSso, oauth] = [createCloudSsoService({ account, resolved }), createOAuthService({ account, resolved })];
+  const products = [createOssService({ account, resolved }), createTableStoreService({ account, resolved }), cloudSso, oauth];
   const server = await startServer({ resolved, account, auth: createAuthenticator(account, resolved.maxSkewMs), vending, products });
   const { port, log, faults } = server;
   const url = `http://127.0.0.1:${port}`;
@@ -134,6 +151,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     mintOidcToken: (mint) => account.mintOidcToken(mint, clock()),
     revokeMetadataTokens: () => vending.revokeTokens(clock()),
     rotateMetadataCredentials: () => vending.rotate(),
+    cloudSsoSignInUrl: `${url}${CLOUD_SSO_SIGN_IN_PATH}`,
+    oauthBaseUrl: url,
+    mintCloudSsoToken: (mint) => cloudSso.mint(mint),
+    mintOAuthTokens: (mint) => oauth.mint(mint),
+    revokeCloudSsoToken: (token) => cloudSso.revoke(token),
+    revokeOAuthRefreshToken: (token) => oauth.revoke(token),
     revoke: account.revoke,
     deleteRole: account.deleteRole,
     issued() {

@@ -6,7 +6,8 @@
 import { DEFAULT_PRODUCTS } from './iot.js';
 import { vendingOptionsProblem } from './metadata.js';
 import { policyGrammarError } from './policy.js';
-import type { EmulatorOptions, EmulatorProduct, Policy } from './types.js';
+import { SIGNIN_DEFAULTS, signInOptionsProblem } from './signin.js';
+import type { EmulatorCloudSsoOptions, EmulatorOAuthOptions, EmulatorOptions, EmulatorProduct, Policy } from './types.js';
 
 /** Account id of every ARN when `accountId` is not given. */
 export const DEFAULT_ACCOUNT_ID = '1234567890123456';
@@ -24,6 +25,10 @@ export type ResolvedOptions = {
   timeScale: number;
   maxSkewMs: number;
   products: readonly EmulatorProduct[];
+  /** `cloudSso` with its defaults; undefined when not given. */
+  cloudSso: Required<EmulatorCloudSsoOptions> | undefined;
+  /** `oauth` with its defaults; undefined when not given. */
+  oauth: Required<EmulatorOAuthOptions> | undefined;
 };
 
 /**
@@ -81,6 +86,9 @@ export function validateOptions(options: EmulatorOptions): void {
   }
   const vendingProblem = vendingOptionsProblem(options.ecs, options.credentialsUri);
   if (vendingProblem !== undefined) err(vendingProblem);
+  const accountRoles = new Set([...roleNames, ...[options.ecs?.roleName, options.credentialsUri?.roleName].flatMap((n) => (n ? [n.toLowerCase()] : []))]);
+  const signInProblem = signInOptionsProblem(options, accountRoles);
+  if (signInProblem !== undefined) err(signInProblem);
 }
 
 /** Validates `options` (see {@link validateOptions}) and applies the defaults. */
@@ -94,5 +102,17 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     timeScale: options.timeScale ?? 1,
     maxSkewMs: (options.maxSkewSeconds ?? 900) * 1000,
     products: options.products ?? DEFAULT_PRODUCTS,
+    cloudSso: options.cloudSso && {
+      assignments: options.cloudSso.assignments.map((a) => ({ ...a })),
+      durationSeconds: options.cloudSso.durationSeconds ?? SIGNIN_DEFAULTS.stsSeconds,
+    },
+    oauth: options.oauth && {
+      role: options.oauth.role,
+      accessTokenSeconds: options.oauth.accessTokenSeconds ?? SIGNIN_DEFAULTS.accessTokenSeconds,
+      refreshTokenSeconds: options.oauth.refreshTokenSeconds ?? SIGNIN_DEFAULTS.refreshTokenSeconds,
+      durationSeconds: options.oauth.durationSeconds ?? SIGNIN_DEFAULTS.stsSeconds,
+      rotateRefreshTokens: options.oauth.rotateRefreshTokens ?? true,
+      exchangeCase: options.oauth.exchangeCase ?? 'camel',
+    },
   };
 }

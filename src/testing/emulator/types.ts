@@ -5,6 +5,14 @@
  * @module
  */
 import type { EmulatorFault } from './fault-types.js';
+import type {
+  EmulatorCloudSsoOptions,
+  EmulatorOAuthOptions,
+  MintCloudSsoTokenOptions,
+  MintOAuthTokensOptions,
+  MintedCloudSsoToken,
+  MintedOAuthTokens,
+} from './signin-types.js';
 
 /**
  * One statement of a RAM policy. Only `Effect`, `Action` and `Resource` are evaluated;
@@ -258,9 +266,23 @@ export type EmulatorOptions = {
    * {@link EmulatorCredentialsUriOptions}. Omitted: that path answers 404.
    */
   credentialsUri?: EmulatorCredentialsUriOptions;
+  /**
+   * Serve a CloudSSO portal's `POST /cloud-credentials` (at {@link Emulator.cloudSsoSignInUrl}'s
+   * origin) for tokens from {@link Emulator.mintCloudSsoToken}; see {@link EmulatorCloudSsoOptions}.
+   * Every `assignments[].role` must be a role of the account.
+   */
+  cloudSso?: EmulatorCloudSsoOptions;
+  /**
+   * Serve an OAuth server's `POST /v1/token` and `POST /v1/exchange` at
+   * {@link Emulator.oauthBaseUrl} for tokens from {@link Emulator.mintOAuthTokens}; see
+   * {@link EmulatorOAuthOptions}. `role` must be a role of the account.
+   */
+  oauth?: EmulatorOAuthOptions;
 };
 
 export type { EmulatorFault };
+export type { EmulatorCloudSsoAssignment, EmulatorCloudSsoOptions, EmulatorOAuthOptions } from './signin-types.js';
+export type { MintCloudSsoTokenOptions, MintOAuthTokensOptions, MintedCloudSsoToken, MintedOAuthTokens } from './signin-types.js';
 
 
 /**
@@ -444,6 +466,21 @@ export type Emulator = {
   revokeMetadataTokens(): number;
   /** Makes the metadata service issue new instance credentials at the next request. */
   rotateMetadataCredentials(): void;
+  /** `<url>/device/login`: a profile's `cloud_sso_sign_in_url` (clients use only its origin). */
+  readonly cloudSsoSignInUrl: string;
+  /** `<url>`: the OAuth base URL (stand-in for `https://oauth.aliyun.com`), with the `oauth` option. */
+  readonly oauthBaseUrl: string;
+  /** A CloudSSO access token valid for every `cloudSso` assignment; throws a TypeError without that option. */
+  mintCloudSsoToken(options?: MintCloudSsoTokenOptions): MintedCloudSsoToken;
+  /** An OAuth access and refresh token, as a login leaves them; throws a TypeError without the `oauth` option. */
+  mintOAuthTokens(options?: MintOAuthTokensOptions): MintedOAuthTokens;
+  /** Invalidates a CloudSSO access token (then 401 `InvalidAccessToken`); false when unknown or already revoked. */
+  revokeCloudSsoToken(token: string): boolean;
+  /**
+   * Invalidates an OAuth refresh token (then 400 `invalid_grant`); access tokens issued from it
+   * stay valid until they expire. False when unknown, already used (rotated) or revoked.
+   */
+  revokeOAuthRefreshToken(token: string): boolean;
   /** Closes the server, every open socket and every pending timer. Idempotent. */
   close(): Promise<void>;
 };
