@@ -273,6 +273,31 @@ describe('OAuth profiles', () => {
     provider.close();
   });
 
+  it('keeps working across several expiries: tokens refreshed, rotated and written back each time', async () => {
+    const tokens = fast.mintOAuthTokens(); // 12 s here: always inside the 20-minute lead
+    const path = writeConfig(cliConfig([oauthProfile(tokens)]));
+    const provider = fromCliProfile(options(fast));
+    const keys = new Set<string>();
+    const until = Date.now() + 6_000; // 3 s STS credentials: at least two refreshes
+    while (Date.now() < until) {
+      const creds = await provider();
+      await whoAmI(fast, creds); // refused if expired
+      keys.add(creds.accessKeyId);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(keys.size).toBeGreaterThanOrEqual(3);
+    const saved = (JSON.parse(readFileSync(path, 'utf8')) as { profiles: Record<string, string>[] }).profiles[0]!;
+    expect(keys.has(saved.access_key_id!)).toBe(true);
+    // Whatever rotated last is what the file holds: it still refreshes.
+    const next = await fetch(`${fast.oauthBaseUrl}/v1/token`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: saved.oauth_refresh_token!, client_id: '4038181954557748008' }),
+    });
+    expect(next.status).toBe(200);
+    provider.close();
+  }, 15_000);
+
   it('a revoked refresh token is LoginRequired naming the profile and the command', async () => {
     const tokens = emu.mintOAuthTokens({ accessTokenSeconds: 60 });
     emu.revokeOAuthRefreshToken(tokens.refreshToken);
