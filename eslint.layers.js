@@ -15,7 +15,7 @@ function rank(file) {
   if (/^(internal\/|types\.ts$|credentials\.ts$|errors\.ts$)/.test(rel)) return 0;
   if (rel.startsWith('sts/')) return 1;
   if (/^refresh(-options|-engine)?\.ts$/.test(rel)) return 2;
-  if (rel === 'cache.ts') return 3;
+  if (rel === 'cache.ts' || rel === 'cache-store.ts') return 3;
   if (rel === 'chain.ts' || rel.startsWith('providers/')) return 4;
   if (/^(node\/(?!index\.ts$)|adapters\/|stores\/|cli\/)/.test(rel) || rel === 'vending.ts') return 5;
   if (rel === 'index.ts' || rel === 'node/index.ts') return 6;

@@ -1,7 +1,7 @@
 // Builds the entries (alicred, alicred/node, alicred/testing, alicred/tea) as ESM, CJS and types.
 // TypeScript is stripped by esbuild (fast, per file); type-checking is `npm run lint`'s job.
 import { existsSync } from 'node:fs';
-import { copyFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { transform } from 'esbuild';
 import { dts } from 'rollup-plugin-dts';
@@ -17,6 +17,7 @@ const input = {
   tablestore: 'src/adapters/tablestore.ts',
   oss: 'src/adapters/oss.ts',
   'pop-core': 'src/adapters/pop-core.ts',
+  redis: 'src/stores/redis.ts',
 };
 
 /** TypeScript to JavaScript, one file at a time, with a source map that carries the source. */
@@ -69,6 +70,21 @@ export default [
       entryFileNames: '[name].cjs',
       chunkFileNames: 'chunks/[name]-[hash].cjs',
       exports: 'named',
+      sourcemap: true,
+    },
+  },
+  // The command: ESM only, no declarations; alicred/* stay imports of the package itself
+  // (dist/testing.js is loaded lazily by `alicred emulator`).
+  {
+    input: { cli: 'src/cli/main.ts' },
+    external: (id) => isNodeBuiltin(id) || /^(ini|@alicloud\/|tablestore|ali-oss|alicred\/)/.test(id),
+    plugins: [ts(), { name: 'cli-mode', async writeBundle() { await chmod('dist/cli.js', 0o755); } }],
+    output: {
+      dir: 'dist',
+      format: 'es',
+      entryFileNames: '[name].js',
+      chunkFileNames: 'chunks/cli-[name]-[hash].js',
+      banner: '#!/usr/bin/env node',
       sourcemap: true,
     },
   },

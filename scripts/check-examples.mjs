@@ -66,6 +66,7 @@ writeFileSync(
         'alicred/node': ['../../src/node/index.ts'],
         'alicred/testing': ['../../src/testing/index.ts'],
         'alicred/tea': ['../../src/adapters/tea.ts'],
+        'alicred/redis': ['../../src/stores/redis.ts'],
       },
     },
     include: ['*.ts'],

@@ -6,15 +6,19 @@
  * source secret enters the key only as a SHA-256 digest, so a mistyped secret gets its own
  * (failing) call instead of a cached success. An entry lives until the credential's
  * default advisory point, max(L - 15 min, L/2): a provider refreshing ahead of expiry
- * then always gets a new credential, never the one it is trying to replace.
+ * then always gets a new credential, never the one it is trying to replace. With a `store`
+ * (cache-store.ts) a second level is shared by many processes and hosts.
  */
+import { isStsCacheStore, sharedLoader, type SharedLoad, type StsCacheEncryptionKey, type StsCacheStore } from './cache-store.js';
 import type { Credentials } from './credentials.js';
+import { ConfigError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
 import { issuedLifetimeOf, recordIssuedLifetime } from './internal/issued-lifetime.js';
 import { ttlCache, type Loaded } from './internal/ttl-cache.js';
-import { positiveNumber } from './internal/validate-options.js';
+import { checkTimeout, positiveNumber } from './internal/validate-options.js';
 import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
+import type { Logger } from './types.js';
 
 /**
  * Options of {@link createStsCache}.
@@ -42,6 +46,25 @@ export type StsCacheOptions = {
    * refresh engine, `Date.now` for lifetimes and the monotonic `performance.now()` for ages.
    */
   clock?: () => number;
+  /**
+   * A second level shared by many processes and hosts ({@link StsCacheStore}: `redisStsStore`
+   * from `alicred/redis`, `fileStsStore` from `alicred/node`). On an in-process miss the store
+   * is read; a stored credential is served only before the requester's advisory point (the
+   * same rule as in-process). Otherwise one process takes the store's lease (forced refreshes
+   * too), calls STS and writes the result; the others look again, with jitter, for up to
+   * `leaseWaitMs`, then call STS themselves. A store that fails, hangs or holds garbage is
+   * passed over: STS is called directly and `logger` gets one warning per outage, then one when
+   * it answers again; never an error, never an expired value because of the store.
+   */
+  store?: StsCacheStore;
+  /** Seals stored values (AES-256-GCM, bound to their key); see {@link StsCacheEncryptionKey}. Needs `store`. */
+  encryptionKey?: StsCacheEncryptionKey;
+  /** Receives the store's warnings (outage, recovery, values ignored); never secrets. */
+  logger?: Logger;
+  /** Time limit of each store operation, ms. Default 250. */
+  storeTimeoutMs?: number;
+  /** How long a process waits for another's STS call (the lease holder's) before making its own, ms. Default 2000. */
+  leaseWaitMs?: number;
 };
 
 /**
@@ -67,9 +90,9 @@ export type StsCache = {
    * `signal` stops only this caller's wait.
    */
   get(key: string, load: () => Promise<Credentials>, options?: StsCacheGetOptions): Promise<Credentials>;
-  /** Forgets one key. */
+  /** Forgets one key (in this process; a store's copy lives on until it expires or a forced refresh replaces it). */
   delete(key: string): void;
-  /** Forgets everything. */
+  /** Forgets everything (in this process, likewise). */
   clear(): void;
   /** Number of entries (including loads in flight). */
   readonly size: number;
@@ -100,8 +123,9 @@ export type StsCacheGetOptions = {
 };
 
 /**
- * Creates an isolated STS-result cache (tests, multi-tenant servers). Most code uses the
- * process-wide one, {@link defaultStsCache}.
+ * Creates an isolated STS-result cache (tests, multi-tenant servers), or one shared by a
+ * fleet through a `store` (see {@link StsCacheOptions.store}). Most code uses the process-wide
+ * one, {@link defaultStsCache}. Options are checked here: a bad one is a ConfigError.
  *
  * @example
  * ```ts
@@ -111,12 +135,48 @@ export type StsCacheGetOptions = {
  *   expiration: new Date(Date.now() + 3600_000), source: 'ram-role' });
  * const [a, b] = await Promise.all([cache.get('k', load), cache.get('k', load)]); // one load
  * ```
+ *
+ * @example
+ * ```ts
+ * import { createStsCache, fileStsStore, fromRamRole, fromStatic } from 'alicred/node';
+ * import { startEmulator } from 'alicred/testing';
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ *
+ * const alice = { accessKeyId: 'LTAI5tAlice000000000001', accessKeySecret: 'alice-secret' };
+ * const emu = await startEmulator({ users: [{ name: 'alice', ...alice }], roles: [{ name: 'app', trustedUsers: ['alice'] }] });
+ * // Two processes of one host (two caches here): the second makes no STS call.
+ * const dir = join(mkdtempSync(join(tmpdir(), 'fleet-')), 'sts');
+ * const role = () => fromRamRole({
+ *   source: fromStatic(alice),
+ *   roleArn: emu.roleArn('app'),
+ *   sts: { endpoint: emu.stsEndpoint },
+ *   cache: createStsCache({ store: fileStsStore({ dir }), leaseWaitMs: 1000, logger: console }),
+ * });
+ * const [first, second] = [role(), role()];
+ * await first();
+ * await new Promise((resolve) => setTimeout(resolve, 50)); // the write happens just after the call
+ * await second();
+ * emu.callCount('AssumeRole'); // 1
+ * first.close();
+ * second.close();
+ * await emu.close();
+ * ```
  */
 export function createStsCache(options: StsCacheOptions = {}): StsCache {
-  const clock = options.clock ?? (() => Date.now());
   const max = positiveNumber(options.max, 500, { fn: 'createStsCache', provider: 'sts', field: 'max' });
+  return stsCache(max, options.clock, sharedLevel(options, options.clock ?? (() => Date.now())));
+}
+
+/**
+ * The cache itself. Apart from createStsCache so that the process-wide cache (no store) does
+ * not pull the store level into a bundle that never uses createStsCache.
+ */
+function stsCache(max: number, clockOption: (() => number) | undefined, storeLevel: SharedLoad | undefined): StsCache {
+  const clock = clockOption ?? (() => Date.now());
   // Ages on the monotonic clock, looked up at each use: immune to wall-clock jumps.
-  const entries = ttlCache<Credentials>(Math.max(1, Math.floor(max)), options.clock ?? monotonicNow);
+  const entries = ttlCache<Credentials>(Math.max(1, Math.floor(max)), clockOption ?? monotonicNow);
 
   /** True when the cached value for `key` is inside the requester's advisory window. */
   function tooOldFor(key: string, advisoryWindowMs: WindowSize | undefined): boolean {
@@ -130,7 +190,16 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
   return {
     async get(key, load, callOptions = {}) {
       const { signal, advisoryWindowMs } = callOptions;
+      // With a store: the value in-process now is what a forced refresh replaces, store or not.
+      const exclude = callOptions.forceRefresh === true ? entries.peek(key)?.accessKeyId : undefined;
       const loadHere = async (): Promise<Loaded<Credentials>> => {
+        if (storeLevel) {
+          const forced = callOptions.forceRefresh === true;
+          const { credentials, lifetimeMs, remainingMs } = await storeLevel(key, load, { forced, advisoryWindowMs, exclude });
+          if (!Number.isFinite(remainingMs)) return [credentials, Infinity];
+          // Kept until the loading provider's advisory point, by the lifetime it was issued with.
+          return [credentials, remainingMs - windowOf(advisoryWindowMs, defaultAdvisoryWindow, lifetimeMs)];
+        }
         const credentials = await load();
         const expiresAt = credentials.expiration?.getTime();
         if (expiresAt === undefined) return [credentials, Infinity];
@@ -167,6 +236,27 @@ export function createStsCache(options: StsCacheOptions = {}): StsCache {
   };
 }
 
+/** The store level of a cache, with its options checked; undefined without a store. */
+function sharedLevel(options: StsCacheOptions, clock: () => number): SharedLoad | undefined {
+  const { store, encryptionKey } = options;
+  const site = (field: string) => ({ fn: 'createStsCache', provider: 'sts-cache', field });
+  if (store === undefined) {
+    if (encryptionKey !== undefined) throw new ConfigError('createStsCache: encryptionKey needs a store', { provider: 'sts-cache', field: 'encryptionKey' });
+    return undefined;
+  }
+  if (!isStsCacheStore(store)) {
+    throw new ConfigError('createStsCache: store must have get, set, lease and release methods', { provider: 'sts-cache', field: 'store' });
+  }
+  return sharedLoader({
+    store,
+    encryptionKey,
+    logger: options.logger,
+    storeTimeoutMs: options.storeTimeoutMs === undefined ? 250 : checkTimeout(options.storeTimeoutMs, site('storeTimeoutMs')),
+    leaseWaitMs: positiveNumber(options.leaseWaitMs, 2000, site('leaseWaitMs')),
+    clock,
+  });
+}
+
 /** Where the process-wide cache lives, shared by every copy of alicred (ESM and CJS builds). */
 const DEFAULT_CACHE_SLOT = Symbol.for('alicred.stsCache');
 
@@ -175,7 +265,7 @@ function processStsCache(): StsCache {
   const slots = globalThis as unknown as Record<symbol, unknown>;
   const existing = slots[DEFAULT_CACHE_SLOT];
   if (isStsCache(existing)) return existing;
-  const created = createStsCache();
+  const created = stsCache(500, undefined, undefined);
   Object.defineProperty(globalThis, DEFAULT_CACHE_SLOT, { value: created, configurable: true, writable: true });
   return created;
 }

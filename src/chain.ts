@@ -1,6 +1,8 @@
 import { normalizeCredentials, type Credentials } from './credentials.js';
-import { ConfigError, CredentialsChainError, CredentialsProviderError, isErrorLike, saysTryNext, type ChainAttempt } from './errors.js';
-import type { CredentialProvider, ProviderCallOptions } from './types.js';
+import { ConfigError, CredentialsChainError, CredentialsProviderError, isCredentialsError, isErrorLike, messageOf, saysTryNext, type ChainAttempt } from './errors.js';
+import { logSafely } from './internal/log.js';
+import { sanitizeText } from './internal/redact.js';
+import type { CredentialProvider, Logger, ProviderCallOptions } from './types.js';
 
 /**
  * A provider made by {@link chain}: also `peek()` and `close()`, like a refreshing provider.
@@ -48,6 +50,11 @@ export type ChainOptions = {
    * Default false: every call walks the chain from the start.
    */
   rememberLastLink?: boolean;
+  /**
+   * Its `debug` method, if any, gets a line per link: skipped and why, tried, answered,
+   * failed. Never a secret (alicred's error messages carry none).
+   */
+  logger?: Logger;
 };
 
 type Peekable = CredentialProvider & { peek(): Credentials | undefined };
@@ -103,12 +110,20 @@ export function createChain(providers: readonly CredentialProvider[], options: C
   });
   const links = providers.map((provider, i) => ({ provider, name: options.linkNames?.[i] ?? (provider.name || 'anonymous provider') }));
   let answered: { link: (typeof links)[number]; credentials: Credentials } | undefined;
+  const logger = options.logger;
+  // Undefined without a debug method: `debug?.(`…`)` then does not even build the message.
+  const debug =
+    typeof logger?.debug === 'function' ? (message: string): void => logSafely(logger, 'debug', `alicred: ${name} chain: ${message}`) : undefined;
+  // alicred's own messages carry no secret; a foreign one (a provider of the caller's) is sanitized.
+  const why = (error: unknown): string => (isCredentialsError(error) ? error.message : sanitizeText(messageOf(error), [], 300));
 
   async function ask(link: (typeof links)[number], callOptions: ProviderCallOptions | undefined): Promise<Credentials> {
     let value: unknown;
+    debug?.(`trying ${link.name}`);
     try {
       value = await link.provider(callOptions);
     } catch (error) {
+      debug?.(`${link.name} ${saysTryNext(error) ? 'skipped' : 'failed'}: ${why(error)}`);
       if (saysTryNext(error) || isErrorLike(error)) throw error;
       throw new CredentialsProviderError(
         `${name}: ${link.name} failed by throwing a ${error === null ? 'null' : typeof error} instead of an Error (its value is not shown)`,
@@ -122,6 +137,8 @@ export function createChain(providers: readonly CredentialProvider[], options: C
       }),
     );
     answered = { link, credentials };
+    const expiration = credentials.expiration;
+    debug?.(`${link.name} answered (source ${credentials.source}, ${expiration ? `expires ${expiration.toISOString()}` : 'no expiration'})`);
     return credentials;
   }
 
@@ -138,16 +155,19 @@ export function createChain(providers: readonly CredentialProvider[], options: C
       }
     }
     answered = undefined;
+    debug?.(`no link answered (${links.length} tried)`);
     throw new CredentialsChainError(attempts, name);
   }
 
   async function provider(callOptions?: ProviderCallOptions): Promise<Credentials> {
     const last = answered;
     if (options.rememberLastLink && last && !callOptions?.forceRefresh) {
+      debug?.(`asking ${last.link.name} first (it answered last time)`);
       try {
         return await ask(last.link, callOptions);
       } catch (error) {
         answered = undefined; // never pinned after a failure
+        debug?.(`forgot ${last.link.name}${saysTryNext(error) ? '; walking the chain' : ''}`);
         // The link stopped being configured (e.g. variables removed): look further at once.
         if (!saysTryNext(error)) throw error;
       }

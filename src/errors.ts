@@ -98,6 +98,8 @@ export type CredentialsErrorCode =
   | 'UnsuccessfulResponse'
   | 'HttpError'
   | 'Redirect'
+  // A browser's cross-origin fetch that failed: CORS refused it, or the network failed.
+  | 'NetworkOrCors'
   // A CloudSSO or OAuth sign-in that is no longer accepted: run the CLI's sign-in again.
   | 'LoginRequired'
   // ECS instance metadata.
@@ -311,6 +313,57 @@ export class StsError extends CredentialsProviderError {
     this.requestId = options.requestId;
     this.httpStatus = options.httpStatus;
     this.recommend = options.recommend;
+  }
+}
+
+/**
+ * Options of {@link NetworkOrCorsError}.
+ *
+ * @example
+ * ```ts
+ * import { NetworkOrCorsError, type NetworkOrCorsErrorOptions } from 'alicred';
+ * const options: NetworkOrCorsErrorOptions = { pageOrigin: 'https://app.example.com', endpointOrigin: 'https://api.example.com' };
+ * const error = new NetworkOrCorsError('the browser blocked the request, or the network failed', options);
+ * error.retryable; // false
+ * ```
+ */
+export type NetworkOrCorsErrorOptions = CredentialsProviderErrorOptions & {
+  /** The origin of the page that made the request, e.g. `https://app.example.com`. */
+  pageOrigin: string;
+  /** The origin of the endpoint it asked, e.g. `https://api.example.com`. */
+  endpointOrigin: string;
+};
+
+/**
+ * In a browser, a cross-origin fetch failed. The browser gives the page the same bare
+ * `TypeError` whether the network failed or CORS refused the answer, so the message names
+ * both origins and the fix: the endpoint must answer CORS for the page's origin
+ * (`Access-Control-Allow-Origin`, and `Access-Control-Allow-Headers` for the headers sent),
+ * or the page must be served from the endpoint's origin. Code `NetworkOrCors`; not
+ * retried within one refresh (a CORS refusal answers the same every time).
+ *
+ * @example
+ * ```ts
+ * import { fromCredentialsUri, NetworkOrCorsError } from 'alicred';
+ * const provider = fromCredentialsUri({ uri: 'https://api.example.com/vend' }); // from a page on another origin
+ * try { await provider(); }
+ * catch (e) { if (e instanceof NetworkOrCorsError) console.error(`allow ${e.pageOrigin} on ${e.endpointOrigin}`); }
+ * provider.close();
+ * ```
+ */
+export class NetworkOrCorsError extends CredentialsProviderError {
+  /** @internal */
+  static override readonly kind: string = 'NetworkOrCorsError';
+  override name = 'NetworkOrCorsError';
+  /** The origin of the page that made the request. */
+  readonly pageOrigin: string;
+  /** The origin of the endpoint asked. */
+  readonly endpointOrigin: string;
+
+  constructor(message: string, options: NetworkOrCorsErrorOptions) {
+    super(message, { code: 'NetworkOrCors', ...options, tryNext: false, retryable: false });
+    this.pageOrigin = options.pageOrigin;
+    this.endpointOrigin = options.endpointOrigin;
   }
 }
 

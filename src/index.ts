@@ -15,6 +15,7 @@ export {
   ConfigError,
   StsError,
   CredentialsChainError,
+  NetworkOrCorsError,
   isCredentialsError,
 } from './errors.js';
 export type {
@@ -23,6 +24,7 @@ export type {
   CredentialsProviderErrorOptions,
   ConfigErrorOptions,
   StsErrorOptions,
+  NetworkOrCorsErrorOptions,
   ChainAttempt,
 } from './errors.js';
 export { refreshing, isRetryableError, defaultAdvisoryWindow, defaultMandatoryWindow } from './refresh.js';
@@ -31,6 +33,7 @@ export { chain, createChain } from './chain.js';
 export type { ChainProvider, ChainOptions } from './chain.js';
 export { createStsCache, defaultStsCache, stsCacheKey } from './cache.js';
 export type { StsCache, StsCacheOptions, StsCacheKeyInput, StsCacheGetOptions } from './cache.js';
+export type { StsCacheStore, StsCacheEncryptionKey } from './cache-store.js';
 export { fromStatic } from './providers/static.js';
 export type { StaticCredentialsInit } from './providers/static.js';
 export { fromEnv } from './providers/env.js';
@@ -60,4 +63,6 @@ export type { StsFailure } from './sts/errors.js';
 export { fromEcsMetadata } from './providers/ecs-metadata.js';
 export type { FromEcsMetadataOptions } from './providers/ecs-metadata.js';
 export { fromCredentialsUri } from './providers/credentials-uri.js';
-export type { FromCredentialsUriOptions } from './providers/credentials-uri.js';
+export type { FromCredentialsUriOptions, CredentialsUriHeaders } from './providers/credentials-uri.js';
+export { createVendingHandler } from './vending.js';
+export type { VendingHandlerOptions, VendingHandler, VendingCaller, VendingPolicy } from './vending.js';

@@ -9,6 +9,7 @@ import { CredentialsError, CredentialsProviderError, isCredentialsError, isError
 import { raceAbort, unrefTimeout } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
 import { issuedLifetimeOf } from './internal/issued-lifetime.js';
+import { logSafely } from './internal/log.js';
 import { sanitizeError, sanitizeText } from './internal/redact.js';
 import { withRetries } from './internal/retry.js';
 import { collectedTimers, fireTimer, setHold, type TimerBox } from './internal/timers.js';
@@ -28,7 +29,15 @@ function isPlain(o: ProviderCallOptions): boolean {
 }
 
 const wallClock = (): number => Date.now();
+const secs = (ms: number | undefined): string => (ms === undefined ? 'no retry scheduled' : `next try in ${Math.round(ms / 100) / 10} s`);
 
+/** A debug line for an event: never a secret (an error's message is alicred's own, sanitized). */
+function describe(e: RefreshEvent): string {
+  if (e.type === 'refresh-start') return `refresh started (${e.reason})`;
+  if (e.type === 'refreshed') return `refreshed: ${e.source}, key ${e.accessKeyId.slice(0, 8)}…, ${e.expiration ? `expires ${e.expiration.toISOString()}` : 'no expiration'}`;
+  if (e.type === 'not-rotated') return `the source answered the same credentials (not rotated yet); ${secs(e.retryInMs)}`;
+  return `refresh failed (${messageOf(e.error)}); ${e.servingCached ? 'serving the cached value, ' : ''}${secs(e.retryInMs)}`;
+}
 
 /**
  * The state of one refreshing provider. `call`, `peek` and `close` are what the provider
@@ -81,6 +90,7 @@ export class RefreshEngine {
   }
 
   private emit(event: RefreshEvent): void {
+    if (typeof this.options.logger?.debug === 'function') this.debug(describe(event));
     const onEvent = this.options.onEvent;
     if (!onEvent) return;
     try {
@@ -88,6 +98,10 @@ export class RefreshEngine {
     } catch {
       // An observer must never break credential resolution.
     }
+  }
+
+  private debug(message: string): void {
+    logSafely(this.options.logger, 'debug', `alicred: ${this.name()}: ${message}`);
   }
 
   private warn(message: string): void {
@@ -221,6 +235,8 @@ export class RefreshEngine {
         signal: controller.signal,
         random: () => this.random(),
         shouldRetry: isRetryableError,
+        onRetry: (error, failed, delayMs) =>
+          this.debug(`attempt ${failed} failed (${sanitizeText(messageOf(error), [], 300)}); retrying in ${Math.round(delayMs)} ms`),
       });
       return this.accept(credentials);
     } catch (error) {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '..');
-const entries = ['index', 'node', 'testing', 'tea', 'tablestore', 'oss', 'pop-core'] as const;
+const entries = ['index', 'node', 'testing', 'tea', 'tablestore', 'oss', 'pop-core', 'redis'] as const;
 let consumer: string;
 
 beforeAll(async () => {
@@ -48,7 +48,7 @@ describe('build output', () => {
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
     expect(pkg.engines.node).toBe('>=20');
-    expect(Object.keys(pkg.exports)).toEqual(['.', './node', './testing', './tea', './tablestore', './oss', './pop-core', './package.json']);
+    expect(Object.keys(pkg.exports)).toEqual(['.', './node', './testing', './tea', './tablestore', './oss', './pop-core', './redis', './package.json']);
     // The clients the adapters serve are optional peers: installing alicred pulls in none of them.
     for (const peer of ['@alicloud/credentials', '@alicloud/pop-core', 'ali-oss', 'tablestore']) {
       expect(pkg.peerDependenciesMeta[peer]).toEqual({ optional: true });

@@ -29,9 +29,13 @@ async function gzipBytes(contents: string): Promise<number> {
 // and 23.41 KB; raised once, by 0.5 KB, when the refresh engine became a class: 0.2 KB more
 // code for half the memory per provider, 3.5 -> 1.8 KB. Lowered to 12.5 and 18.5 KB when
 // p-retry and lru-cache gave way to a retry loop and a bounded map of our own: 12.08 and
-// 18.11 KB measured then.)
+// 18.11 KB measured then. Raised by 0.5 KB for the first one when the browser work put
+// capabilities into fromCredentialsUri itself, which no other entry can carry: relative
+// URIs, a headers function, fetch's credentials mode, NetworkOrCorsError; and the engine's
+// debug trace: 12.63 KB measured then. The fleet store level stays out of both: it is
+// reached only through createStsCache({ store }).)
 const budgets = [
-  { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 12.5 * KB, goal: 6 * KB },
+  { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 13 * KB, goal: 6 * KB },
   { entry: "export { fromRamRole } from 'alicred';", budget: 18.5 * KB, goal: 15 * KB },
 ];
 

@@ -53,6 +53,8 @@ export type HttpCall = {
   signal?: AbortSignal | undefined;
   /** Injected fetch; default the global one, looked up at each call. */
   fetch?: typeof fetch | undefined;
+  /** fetch's `credentials` mode (browsers: whether cookies go along); not sent when undefined. */
+  credentials?: RequestCredentials | undefined;
   /** Body cap in bytes; default {@link DEFAULT_MAX_BODY_BYTES}. */
   maxBytes?: number | undefined;
   /** Provider name for errors (their `provider` field). */
@@ -85,7 +87,8 @@ class TooLarge {
   constructor(readonly status: number, readonly declared: number | undefined) {}
 }
 
-function defaultError(provider: string): (failure: HttpFailure) => Error {
+/** The error {@link httpCall} throws when given no `toError`: a {@link CredentialsProviderError}. */
+export function defaultError(provider: string): (failure: HttpFailure) => Error {
   return (failure) =>
     new CredentialsProviderError(failure.message, {
       provider,
@@ -173,6 +176,8 @@ export async function httpCall(call: HttpCall): Promise<HttpResult> {
         // A redirect would replay a signed request (or a token) elsewhere: never follow one.
         redirect: 'manual',
         signal: controller.signal,
+        // Only when asked for: other callers' requests stay exactly as they were.
+        ...(call.credentials === undefined ? {} : { credentials: call.credentials }),
       }),
       controller.signal,
     );

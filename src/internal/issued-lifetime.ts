@@ -7,16 +7,19 @@
  */
 import type { Credentials } from '../credentials.js';
 
-const SLOT = Symbol.for('alicred.issuedLifetimes');
-
-function registry(): WeakMap<Credentials, number> {
-  const slots = globalThis as unknown as Record<symbol, unknown>;
-  const existing = slots[SLOT];
-  if (existing instanceof WeakMap) return existing as WeakMap<Credentials, number>;
-  const created = new WeakMap<Credentials, number>();
-  Object.defineProperty(globalThis, SLOT, { value: created, configurable: true, writable: true });
-  return created;
+/** A per-credential registry in a process-wide slot (shared by the ESM and CJS builds). */
+function globalRegistry<V>(slot: symbol): () => WeakMap<Credentials, V> {
+  return () => {
+    const slots = globalThis as unknown as Record<symbol, unknown>;
+    const existing = slots[slot];
+    if (existing instanceof WeakMap) return existing as WeakMap<Credentials, V>;
+    const created = new WeakMap<Credentials, V>();
+    Object.defineProperty(globalThis, slot, { value: created, configurable: true, writable: true });
+    return created;
+  };
 }
+
+const registry = /* @__PURE__ */ globalRegistry<number>(Symbol.for('alicred.issuedLifetimes'));
 
 /**
  * Records the lifetime (ms) a credential had when it was loaded.
@@ -34,4 +37,35 @@ export function recordIssuedLifetime(credentials: Credentials, lifetimeMs: numbe
  */
 export function issuedLifetimeOf(credentials: Credentials): number | undefined {
   return registry().get(credentials);
+}
+
+/**
+ * What STS itself said about a credential: its `Expiration` and the time on the server's clock
+ * when it answered (its `Date` plus any `Age`), both ms since the epoch on the SERVER's clock;
+ * `serverTime` is undefined when the answer had no usable `Date`. The shared cache store keeps
+ * these instead of the locally corrected expiry, so a reader on another host (another clock)
+ * judges the credential against STS's own statement, not against the writer's clock.
+ *
+ * @internal
+ */
+export type StatedExpiration = { readonly expiration: number; readonly serverTime: number | undefined };
+
+const statedRegistry = /* @__PURE__ */ globalRegistry<StatedExpiration>(Symbol.for('alicred.statedExpirations'));
+
+/**
+ * Records what STS stated about `credentials` (the STS client does this for every answer).
+ *
+ * @internal
+ */
+export function recordStatedExpiration(credentials: Credentials, stated: StatedExpiration): void {
+  if (Number.isFinite(stated.expiration)) statedRegistry().set(credentials, stated);
+}
+
+/**
+ * What STS stated about `credentials`, if they came from the STS client.
+ *
+ * @internal
+ */
+export function statedExpirationOf(credentials: Credentials): StatedExpiration | undefined {
+  return statedRegistry().get(credentials);
 }

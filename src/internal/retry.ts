@@ -20,6 +20,8 @@ export type RetrySchedule = {
   readonly random: () => number;
   /** Whether a failure is worth another attempt. */
   readonly shouldRetry: (error: unknown) => boolean;
+  /** Told before each wait: the failure, how many attempts failed so far, and the wait (ms). */
+  readonly onRetry?: (error: unknown, failed: number, delayMs: number) => void;
 };
 
 /**
@@ -33,14 +35,18 @@ export async function withRetries<T>(attempt: () => Promise<T>, schedule: RetryS
   const { signal } = schedule;
   for (let done = 0; ; done++) {
     signal.throwIfAborted();
+    let failure: unknown;
     try {
       return await attempt();
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (done >= schedule.retries || !schedule.shouldRetry(error)) throw error;
+      failure = error;
     }
     const base = schedule.minDelayMs * 2 ** Math.min(done, 30);
-    await sleep(Math.min(schedule.maxDelayMs, base * (1 + schedule.random())), signal);
+    const delayMs = Math.min(schedule.maxDelayMs, base * (1 + schedule.random()));
+    schedule.onRetry?.(failure, done + 1, delayMs);
+    await sleep(delayMs, signal);
   }
 }
 

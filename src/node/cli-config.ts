@@ -16,6 +16,7 @@ import { buildSpec, MAX_ROLE_CHAIN_HOPS, ProviderMemo, specDigest, type BuildCon
 import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
 import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields.js';
 import { CLI_AUTO_MODES, CLI_MODE_FORMS, supportedKinds } from './profile-forms.js';
+import { withDebugLogger } from './debug.js';
 
 /** How this provider's messages start. */
 const LABEL = 'fromCliProfile';
@@ -261,6 +262,7 @@ class Resolver {
  * ```
  */
 export function fromCliProfile(options: FromCliProfileOptions = {}): RefreshingProvider {
+  options = withDebugLogger(options); // ALICRED_DEBUG / DEBUG=alicred: debug lines to stderr
   const memo = new ProviderMemo();
 
   async function cliProfileProvider(callOptions?: ProviderCallOptions) {

@@ -7,6 +7,7 @@ import { fromEnv, processEnv } from '../providers/env.js';
 import type { RefreshingProvider } from '../refresh.js';
 import type { CredentialProvider, ProviderCallOptions } from '../types.js';
 import { fromCliProfile } from './cli-config.js';
+import { debugLoggerFor } from './debug.js';
 import { fromIniProfile } from './ini-profile.js';
 import { fromOidcTokenFile } from './oidc-file.js';
 import type { NodeSourceOptions } from './options.js';
@@ -37,7 +38,8 @@ export type DefaultProviderOptions = NodeSourceOptions & {
   credentialsUri?: Omit<Parameters<typeof fromCredentialsUri>[0] & object, 'env' | 'refresh'>;
 };
 
-type Link = { readonly name: string; readonly provider: CredentialProvider };
+/** A named link of the default chain. @internal */
+export type Link = { readonly name: string; readonly provider: CredentialProvider };
 
 /**
  * The default chain, the same order as @alicloud/credentials and the other official
@@ -68,25 +70,34 @@ type Link = { readonly name: string; readonly provider: CredentialProvider };
  */
 export function defaultProvider(options: DefaultProviderOptions = {}): ChainProvider {
   const env = options.env ?? processEnv() ?? {};
-  const shared = { env, homedir: options.homedir, logger: options.logger, sts: options.sts, refresh: options.refresh };
-  const links: Link[] = [
+  const logger = debugLoggerFor(options.logger, env);
+  const links = defaultChainLinks({ ...options, env, logger });
+  return createChain(
+    links.map((l) => l.provider),
+    { name: 'default', linkNames: links.map((l) => l.name), rememberLastLink: true, logger },
+  );
+}
+
+/**
+ * The links of {@link defaultProvider}'s chain, named, in order (for `alicred doctor`, which
+ * asks each one for its verdict). Never throws: a link with bad options rejects when called.
+ *
+ * @internal
+ */
+export function defaultChainLinks(options: DefaultProviderOptions = {}): Link[] {
+  const env = options.env ?? processEnv() ?? {};
+  const logger = debugLoggerFor(options.logger, env);
+  const shared = { env, homedir: options.homedir, logger, sts: options.sts, refresh: options.refresh };
+  return [
     link('env', () => fromEnv({ env })),
-    link('oidc', () => fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh, logger: options.logger })),
+    link('oidc', () => fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh, logger })),
     link('cli-profile', () => fromCliProfile({ ...shared, profile: options.profile })),
     link('ini-profile', () => fromIniProfile({ ...shared, profile: options.profile })),
     // Off ECS the metadata address does not answer: no retries here, so the chain moves on
     // after about 2 s (token, then v1), as the official chain does. Pass ecsMetadata.retries to change.
-    link('ecs-metadata', () =>
-      ecsLink(fromEcsMetadata({ retries: 0, ...options.ecsMetadata, env, logger: options.logger, refresh: options.refresh }), env),
-    ),
-    link('credentials-uri', () =>
-      fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh, logger: options.logger }),
-    ),
+    link('ecs-metadata', () => ecsLink(fromEcsMetadata({ retries: 0, ...options.ecsMetadata, env, logger, refresh: options.refresh }), env)),
+    link('credentials-uri', () => fromCredentialsUri({ ...options.credentialsUri, env, refresh: options.refresh, logger })),
   ];
-  return createChain(
-    links.map((l) => l.provider),
-    { name: 'default', linkNames: links.map((l) => l.name), rememberLastLink: true },
-  );
 }
 
 /**

@@ -16,3 +16,7 @@ export { fromIniProfile } from './ini-profile.js';
 export type { FromIniProfileOptions } from './ini-profile.js';
 export { fromCliProfile } from './cli-config.js';
 export type { FromCliProfileOptions } from './cli-config.js';
+export { toNodeListener } from './vending-listener.js';
+export type { NodeListenerOptions, NodeRequestListener } from './vending-listener.js';
+export { fileStsStore } from './file-store.js';
+export type { FileStsStoreOptions } from './file-store.js';

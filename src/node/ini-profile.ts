@@ -15,6 +15,7 @@ import { buildSpec, ProviderMemo, specDigest, type BuildContext } from './profil
 import { FieldReader, type ProfileValues, type SpecForm } from './profile-fields.js';
 import { INI_TYPES, supportedKinds } from './profile-forms.js';
 import { choose, envOf, expandHome, homeOf, loadProfileFile, type Choice } from './profile-file.js';
+import { withDebugLogger } from './debug.js';
 
 /** How this provider's messages start. */
 const LABEL = 'fromIniProfile';
@@ -127,6 +128,7 @@ function formOf(section: IniSection, values: ProfileValues): { form: SpecForm; t
  * ```
  */
 export function fromIniProfile(options: FromIniProfileOptions = {}): RefreshingProvider {
+  options = withDebugLogger(options); // ALICRED_DEBUG / DEBUG=alicred: debug lines to stderr
   const memo = new ProviderMemo();
 
   async function iniProfileProvider(callOptions?: ProviderCallOptions) {

@@ -13,6 +13,7 @@ import { isStsClient, type StsClient, type StsClientOptions } from '../sts/clien
 import type { Logger } from '../types.js';
 import { validateOidcProviderArn, validateRoleArn, validateRoleSessionName } from '../sts/validate.js';
 import { FileReadProblem, readSmallTextFile } from './read-file.js';
+import { withDebugLogger } from './debug.js';
 
 /** An OIDC token is a JWT of a few KiB. */
 const MAX_TOKEN_FILE_BYTES = 64 * 1024;
@@ -97,6 +98,7 @@ export type FromOidcTokenFileOptions = {
  * ```
  */
 export function fromOidcTokenFile(options: FromOidcTokenFileOptions = {}): RefreshingProvider {
+  options = withDebugLogger(options); // ALICRED_DEBUG / DEBUG=alicred: debug lines to stderr
   const env: EnvLike = options.env ?? processEnv() ?? {};
 
   /** One setting; `field` names where its value came from (the option, else the variable). */

@@ -15,6 +15,7 @@ import { refreshing, type RefreshingProvider, type RefreshOptions } from '../ref
 import { parseStsTime } from '../sts/time.js';
 import type { Logger } from '../types.js';
 import { cliMode, type CliMode } from './cli-modes.js';
+import { withDebugLogger } from './debug.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -105,6 +106,7 @@ const OUTPUT_MODES: readonly CliMode[] = ['AK', 'StsToken'];
  * ```
  */
 export function fromProcess(options: FromProcessOptions): RefreshingProvider {
+  options = withDebugLogger(options ?? {}) as FromProcessOptions; // ALICRED_DEBUG / DEBUG=alicred: debug lines to stderr
   const command = checkCommand(options?.command);
   const site = (field: string) => ({ fn: 'fromProcess', provider: PROVIDER, field });
   const timeoutMs = Math.min(MAX_TIMER_MS, positiveNumber(options.timeoutMs, DEFAULT_TIMEOUT_MS, site('timeoutMs')));

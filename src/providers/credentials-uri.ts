@@ -8,20 +8,17 @@
  * Universal code: `fetch`, `AbortController`, `URL`. No Node built-ins, no `process`.
  */
 
-import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { ConfigError, CredentialsProviderError, NetworkOrCorsError } from '../errors.js';
 import { envString, processEnv, type EnvLike } from '../internal/env.js';
-
-
-
+import { defaultError, httpCall, type HttpFailure } from '../internal/http.js';
 import { bodyExcerpt as excerpt, querySecrets } from '../internal/redact.js';
 import { checkTimeout } from '../internal/validate-options.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import { isLoopbackHost } from '../sts/endpoints.js';
-
-
+import { parseAge, parseHttpDate } from '../sts/time.js';
 import type { Logger } from '../types.js';
 import { engineOptions } from './options.js';
-import { ANSWER_EXCERPT, headerSecrets, httpRequest, isRetryableStatus, parseCredentialsBody, stableExpiration } from './credentials-answer.js';
+import { ANSWER_EXCERPT, headerSecrets, isRetryableStatus, parseCredentialsBody, stableExpiration, type HttpAnswer } from './credentials-answer.js';
 
 /** The env variable with the credentials URI. */
 export const CREDENTIALS_URI_ENV = 'ALIBABA_CLOUD_CREDENTIALS_URI';
@@ -31,6 +28,10 @@ const LABEL = 'fromCredentialsUri';
 const PROVIDER = 'credentials-uri';
 const DEFAULT_TIMEOUT_MS = 10_000;
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FETCH_CREDENTIALS: ReadonlySet<unknown> = new Set(['omit', 'same-origin', 'include']);
+
+/** Request headers, or a function giving them at each fetch (e.g. the current session token). */
+export type CredentialsUriHeaders = Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
 
 /**
  * Options of {@link fromCredentialsUri}. Every field is optional.
@@ -49,11 +50,23 @@ const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 export type FromCredentialsUriOptions = {
   /**
    * The endpoint: `https://…`, or `http://` to a loopback host only (localhost,
-   * 127.0.0.0/8, [::1]). Default: env `ALIBABA_CLOUD_CREDENTIALS_URI`, read at each refresh.
+   * 127.0.0.0/8, [::1]). In a browser page (where `location` exists) it may be relative
+   * (`'/vend'`), resolved against the page's address when the provider is created; the rule
+   * applies to the resolved URL. Default: env `ALIBABA_CLOUD_CREDENTIALS_URI`, read at each
+   * refresh.
    */
   uri?: string;
-  /** Extra request headers (e.g. `Authorization`). Values must not contain CR, LF or NUL. */
-  headers?: Record<string, string>;
+  /**
+   * Extra request headers (e.g. `Authorization`), or a function returning them, called before
+   * every fetch (a session token that changes). Values must not contain CR, LF or NUL.
+   */
+  headers?: CredentialsUriHeaders;
+  /**
+   * fetch's `credentials` mode, for browsers: `'include'` sends the page's cookies to a
+   * cross-origin endpoint (which must then answer `Access-Control-Allow-Credentials: true`),
+   * `'same-origin'` (the browser default) only to its own origin, `'omit'` never. Default: not set.
+   */
+  fetchCredentials?: 'omit' | 'same-origin' | 'include';
   /** Time limit of one request (connect, answer and body), in ms. Default 10000. */
   timeoutMs?: number;
   /** The fetch to use. Default: the global `fetch`, looked up at each call. */
@@ -72,26 +85,53 @@ function describeUrl(url: URL): string {
 }
 
 /**
+ * The address of the browser page (or web worker) this runs in: `globalThis.location.href`,
+ * parsed; undefined elsewhere (Node, Workers).
+ */
+function pageLocation(): URL | undefined {
+  const href = (globalThis as { location?: { href?: unknown } }).location?.href;
+  if (typeof href !== 'string') return undefined;
+  try {
+    return new URL(href);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Checks a credentials URI against the transport rule: https, or http to a loopback host.
  * `field` names the option or env variable in the ConfigError. The value itself appears in
- * messages only without its query (which may carry a token).
+ * messages only without its query (which may carry a token). A relative URI is resolved
+ * against `page` (default: the browser page's address); without a page it is refused.
  */
-export function validateCredentialsUri(raw: string, field: string): URL {
+export function validateCredentialsUri(raw: string, field: string, page: URL | undefined = pageLocation()): URL {
   const rule = 'it must be an https:// URL, or http:// to a loopback host (localhost, 127.0.0.0/8, [::1])';
   const error = (what: string): ConfigError =>
     new ConfigError(`fromCredentialsUri: ${field} ${what}; ${rule}`, { provider: PROVIDER, field, code: 'InvalidUri' });
   let url: URL;
+  let relative = false;
   try {
     url = new URL(raw.trim());
   } catch {
-    throw error('is not an absolute URL');
+    if (page === undefined) throw error('is not an absolute URL');
+    try {
+      url = new URL(raw.trim(), page.href);
+      relative = true;
+    } catch {
+      throw error('is not a URL');
+    }
   }
+  const shown = relative ? `${describeUrl(url)}, resolved against this page` : describeUrl(url);
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw error(`has the scheme ${url.protocol.slice(0, -1)}`);
+    throw error(`${relative ? `(${shown}) ` : ''}has the scheme ${url.protocol.slice(0, -1)}`);
   }
   if (url.hostname === '') throw error('has no host');
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-    throw error(`(${describeUrl(url)}) uses plain http to a host that is not loopback: the answer carries secrets`);
+    const insecurePage =
+      page !== undefined && page.protocol === 'http:' && !isLoopbackHost(page.hostname)
+        ? `; the page itself is on plain http (${page.host}): use https`
+        : '';
+    throw error(`(${shown}) uses plain http to a host that is not loopback: the answer carries secrets${insecurePage}`);
   }
   if (url.username !== '' || url.password !== '') {
     throw error('contains user info (user:password@); pass credentials in options.headers instead');
@@ -100,11 +140,11 @@ export function validateCredentialsUri(raw: string, field: string): URL {
   return url;
 }
 
-function checkHeaders(headers: Record<string, string> | undefined): Record<string, string> {
+function checkHeaders(headers: Record<string, string> | undefined, what = 'headers must be'): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers === undefined) return out;
   if (typeof headers !== 'object' || headers === null) {
-    throw new ConfigError('fromCredentialsUri: headers must be an object of header names to string values', {
+    throw new ConfigError(`fromCredentialsUri: ${what} an object of header names to string values`, {
       provider: PROVIDER,
       field: 'headers',
     });
@@ -132,6 +172,26 @@ function checkHeaders(headers: Record<string, string> | undefined): Record<strin
 }
 
 /**
+ * The error of a failed fetch: in a browser page, a cross-origin network failure is a
+ * {@link NetworkOrCorsError} (the browser reports a CORS refusal with the same bare TypeError
+ * as a dropped connection, so say both, with the fix); anything else as `httpCall` makes it.
+ */
+function fetchError(failure: HttpFailure, url: URL, headers: Record<string, string>, include: boolean): Error {
+  const page = pageLocation();
+  const pageOrigin = page?.origin ?? 'unknown';
+  if (failure.kind !== 'network' || pageOrigin === url.origin || (page ?? (globalThis as { document?: unknown }).document) === undefined) {
+    return defaultError(PROVIDER)(failure);
+  }
+  const sent = Object.keys(headers).filter((name) => name !== 'Accept');
+  return new NetworkOrCorsError(
+    `${LABEL}: GET ${describeUrl(url)} failed (${failure.reason}) from a page of ${pageOrigin}: blocked by CORS, or the network. ` +
+      `${url.origin} must allow it (Access-Control-Allow-Origin: ${pageOrigin}${sent.length > 0 ? `, Access-Control-Allow-Headers: ${sent.join(', ')}` : ''}` +
+      `${include ? ', Access-Control-Allow-Credentials: true' : ''}), or serve the page from ${url.origin}`,
+    { provider: PROVIDER, pageOrigin, endpointOrigin: url.origin, cause: failure.cause },
+  );
+}
+
+/**
  * Temporary credentials from an HTTP endpoint that answers `GET` with
  * `{"Code": "Success", "AccessKeyId", "AccessKeySecret", "SecurityToken", "Expiration"}`
  * (the aliyun CLI's `CredentialsURI` mode; `Code` is optional, but must be `Success` when
@@ -144,6 +204,13 @@ function checkHeaders(headers: Record<string, string> | undefined): Record<strin
  * explicit `uri` and `headers` are checked when the provider is created. Redirects are not
  * followed. Runs wherever `fetch` exists.
  *
+ * In a browser page: `uri` may be relative (`'/vend'`, resolved against the page's
+ * address), `headers` may be a function called before each fetch (the user's current
+ * session token), `fetchCredentials` says whether cookies go along. A cross-origin request
+ * that fails (CORS refused it, or the network failed: the browser does not say which) is a
+ * {@link NetworkOrCorsError} naming both origins and the fix, not retried within one refresh.
+ * `createVendingHandler` is the server side of this pattern.
+ *
  * @example
  * ```ts
  * import { fromCredentialsUri } from 'alicred';
@@ -154,12 +221,29 @@ function checkHeaders(headers: Record<string, string> | undefined): Record<strin
  * const creds = await provider();   // one GET, then cached until shortly before Expiration
  * provider.close();
  * ```
+ *
+ * @example
+ * ```ts
+ * import { fromCredentialsUri } from 'alicred';
+ * // In a browser page: the vending endpoint of the page's own site, with the user's session.
+ * const provider = fromCredentialsUri({
+ *   uri: '/vend',
+ *   headers: async () => ({ Authorization: `Bearer ${sessionStorage.getItem('session') ?? ''}` }),
+ *   fetchCredentials: 'same-origin',
+ * });
+ * const creds = await provider(); // hand them to ali-oss, the IoT SDK... (alicred/oss: toOssOptions)
+ * ```
  */
 export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): RefreshingProvider {
   const timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, { fn: 'fromCredentialsUri', provider: PROVIDER, field: 'timeoutMs' });
-  const headers = { Accept: 'application/json', ...checkHeaders(options.headers) };
+  const headerSource = options.headers;
+  const fixedHeaders = typeof headerSource === 'function' ? undefined : { Accept: 'application/json', ...checkHeaders(headerSource) };
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new ConfigError('fromCredentialsUri: fetch must be a function compatible with the global fetch', { provider: PROVIDER, field: 'fetch' });
+  }
+  const fetchCredentials = options.fetchCredentials;
+  if (fetchCredentials !== undefined && !FETCH_CREDENTIALS.has(fetchCredentials)) {
+    throw new ConfigError(`fromCredentialsUri: fetchCredentials must be omit, same-origin or include`, { provider: PROVIDER, field: 'fetchCredentials' });
   }
   let explicit: URL | undefined;
   if (options.uri !== undefined) {
@@ -189,26 +273,43 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
     return validateCredentialsUri(raw, CREDENTIALS_URI_ENV);
   }
 
+  /** The headers of one fetch: the fixed ones, or what the function gives now (checked). */
+  async function requestHeaders(): Promise<Record<string, string>> {
+    if (fixedHeaders !== undefined) return fixedHeaders;
+    const given = await (headerSource as () => Record<string, string> | Promise<Record<string, string>>)();
+    return { Accept: 'application/json', ...checkHeaders(given, 'headers() must return') };
+  }
+
   return refreshing(
     async ({ signal } = {}) => {
       const url = target();
       const describe = describeUrl(url);
+      const headers = await requestHeaders();
       // What this request carries that a server might echo: query values and header values.
       const secrets = [...querySecrets(url), ...headerSecrets(headers)];
-      const answer = await httpRequest({
+      const result = await httpCall({
         url: url.href,
         method: 'GET',
         headers,
         timeoutMs,
         signal,
         fetch: options.fetch,
+        credentials: fetchCredentials,
         provider: PROVIDER,
         label: LABEL,
         describe: `GET ${describe}`,
-        // A token in the query (`?token=…`) must not be printed from a foreign error.
-        secrets: querySecrets(url),
+        // A token in the query (`?token=…`) or a header must not be printed from a foreign error.
+        secrets,
         clock: wallNow,
+        toError: (failure) => fetchError(failure, url, headers, fetchCredentials === 'include'),
       });
+      const answer: HttpAnswer = {
+        status: result.status,
+        text: result.text,
+        serverDate: parseHttpDate(result.headers?.get?.('date')),
+        ageSeconds: parseAge(result.headers?.get?.('age')),
+        localNow: result.localNow,
+      };
       if (answer.status !== 200) {
         if (answer.status === 0 || (answer.status >= 300 && answer.status < 400)) {
           throw new CredentialsProviderError(`${LABEL}: ${describe} answered with a redirect (HTTP ${answer.status || '3xx'}), which is not followed`, {

@@ -27,6 +27,7 @@ import { ConfigError, StsError } from '../errors.js';
 import { checkCredentialsRecord, PASCAL_CASE_KEYS } from '../internal/credentials-json.js';
 import { processEnv } from '../internal/env.js';
 import { httpCall } from '../internal/http.js';
+import { recordStatedExpiration } from '../internal/issued-lifetime.js';
 import { logSafely } from '../internal/log.js';
 import { checkTimeout } from '../internal/validate-options.js';
 import { resolveStsEndpoint, type ResolvedStsEndpoint } from './endpoints.js';
@@ -351,10 +352,11 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
     const stated = fields.expiresAt!;
     const serverDate = parseHttpDate(answer.headers.get('date'));
     const maxLifetimeMs = durationSeconds * 1000;
+    const ageSeconds = parseAge(answer.headers.get('age'));
     const local = boundedLocalExpiration({
       expiration: stated,
       serverDate,
-      ageSeconds: parseAge(answer.headers.get('age')),
+      ageSeconds,
       localNow: answer.localNow,
       maxLifetimeMs,
     });
@@ -373,6 +375,8 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
       expiration: new Date(local.expiresAt),
       source,
     });
+    // The shared cache store keeps STS's own statement, not the expiry moved onto our clock.
+    recordStatedExpiration(credentials, { expiration: stated, serverTime: serverDate === undefined ? undefined : serverDate + (ageSeconds ?? 0) * 1000 });
     const user = body.AssumedRoleUser;
     const assumedRoleUser =
       isRecord(user) && typeof user.Arn === 'string'

@@ -3,6 +3,7 @@
  *
  * @internal
  */
+import { corsOptionsProblem } from './cors.js';
 import { DEFAULT_PRODUCTS } from './iot.js';
 import { vendingOptionsProblem } from './metadata.js';
 import { policyGrammarError } from './policy.js';
@@ -29,6 +30,8 @@ export type ResolvedOptions = {
   cloudSso: Required<EmulatorCloudSsoOptions> | undefined;
   /** `oauth` with its defaults; undefined when not given. */
   oauth: Required<EmulatorOAuthOptions> | undefined;
+  /** `cors`, copied; undefined when not given (no CORS header is sent). */
+  cors: { allowOrigins: readonly string[] } | undefined;
 };
 
 /**
@@ -41,6 +44,9 @@ export function validateOptions(options: EmulatorOptions): void {
     throw new TypeError(`startEmulator: ${message}`);
   };
   if (options.accountId !== undefined && !/^\d{1,32}$/.test(options.accountId)) err('accountId must be digits');
+  if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)) {
+    err('port must be an integer in 0..65535');
+  }
   if (options.timeScale !== undefined && !(Number.isFinite(options.timeScale) && options.timeScale >= 1)) {
     err('timeScale must be a finite number >= 1');
   }
@@ -89,6 +95,8 @@ export function validateOptions(options: EmulatorOptions): void {
   const accountRoles = new Set([...roleNames, ...[options.ecs?.roleName, options.credentialsUri?.roleName].flatMap((n) => (n ? [n.toLowerCase()] : []))]);
   const signInProblem = signInOptionsProblem(options, accountRoles);
   if (signInProblem !== undefined) err(signInProblem);
+  const corsProblem = corsOptionsProblem(options.cors);
+  if (corsProblem !== undefined) err(corsProblem);
 }
 
 /** Validates `options` (see {@link validateOptions}) and applies the defaults. */
@@ -114,5 +122,6 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
       rotateRefreshTokens: options.oauth.rotateRefreshTokens ?? true,
       exchangeCase: options.oauth.exchangeCase ?? 'camel',
     },
+    cors: options.cors && { allowOrigins: [...options.cors.allowOrigins] },
   };
 }

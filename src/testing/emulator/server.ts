@@ -1,7 +1,8 @@
 /**
  * The emulator's HTTP server on 127.0.0.1: reads each request, routes it (credential-vending
- * endpoints, STS, IoT Platform), applies injected faults, answers in the service's shapes,
- * keeps the request log, and closes everything it opened.
+ * endpoints, STS, IoT Platform), applies injected faults, answers in the service's shapes
+ * (with CORS headers under the `cors` option), keeps the request log, and closes everything
+ * it opened.
  *
  * @internal
  */
@@ -10,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type { Account } from './account.js';
 import type { Authenticator } from './auth.js';
 import { authorize } from './authorize.js';
+import { applyCors } from './cors.js';
 import { createFaultQueue, reshapeCredentials, type AnswerShape, type FaultQueue, type Reply } from './faults.js';
 import { IOT_VERSION, iotBody } from './iot.js';
 import { faultAnswer, routeVending, type VendingRoute, type createVendingService } from './metadata.js';
@@ -263,6 +265,8 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
   }
 
   const server = createServer((req, res) => {
+    // A preflight is answered here, unlogged; other answers keep the CORS headers set here.
+    if (applyCors(ctx.resolved.cors?.allowOrigins, req, res)) return;
     handle(req, res).catch(() => {
       if (!res.headersSent) res.destroy();
     });
@@ -271,7 +275,7 @@ export async function startServer(ctx: ServerContext): Promise<RunningServer> {
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(ctx.resolved.options.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

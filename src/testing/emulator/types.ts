@@ -237,6 +237,8 @@ export type EmulatorCredentialsUriOptions = {
 export type EmulatorOptions = {
   /** The 16-digit account id in every ARN. Default `'1234567890123456'`. */
   accountId?: string;
+  /** TCP port on 127.0.0.1 (e.g. a fixed one for `alicred emulator --port`). Default 0: a free port. */
+  port?: number;
   users?: EmulatorUser[];
   roles?: EmulatorRole[];
   /**
@@ -278,12 +280,20 @@ export type EmulatorOptions = {
    * {@link EmulatorOAuthOptions}. `role` must be a role of the account.
    */
   oauth?: EmulatorOAuthOptions;
+  /**
+   * CORS for browser tests, on every endpoint: a preflight (`OPTIONS` with
+   * `Access-Control-Request-Method`) from a listed origin gets 204 (methods GET, POST, PUT,
+   * DELETE, HEAD; requested headers echoed), from another 403; every answer to a listed
+   * origin carries `Access-Control-Allow-Origin` and exposes `ETag, x-oss-request-id,
+   * x-acs-request-id, Date`. Exact origins, or `'*'`. Preflights are not logged. Omitted: no
+   * CORS. E.g. `cors: { allowOrigins: ['http://localhost:5173'] }`.
+   */
+  cors?: { allowOrigins: string[] };
 };
 
 export type { EmulatorFault };
 export type { EmulatorCloudSsoAssignment, EmulatorCloudSsoOptions, EmulatorOAuthOptions } from './signin-types.js';
 export type { MintCloudSsoTokenOptions, MintOAuthTokensOptions, MintedCloudSsoToken, MintedOAuthTokens } from './signin-types.js';
-
 
 /**
  * Credentials the emulator issued (AssumeRole, AssumeRoleWithOIDC, ECS metadata, credentials
