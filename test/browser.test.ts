@@ -140,8 +140,8 @@ describe('examples/oss-browser: vended credentials, ali-oss browser build, uploa
   });
 
   /** Fills the form, clicks Upload, and returns the page's result once it settles. */
-  async function upload(fields: { token: string; key: string; content: string }): Promise<{ state: string; summary: Record<string, unknown> }> {
-    const p = page!;
+  async function upload(fields: { token: string; key: string; content: string }, on: Page = page!): Promise<{ state: string; summary: Record<string, unknown> }> {
+    const p = on;
     for (const [id, value] of Object.entries(fields)) {
       await p.$eval(`#${id}`, (el, v) => void ((el as HTMLInputElement).value = v), value);
     }
@@ -201,6 +201,24 @@ describe('examples/oss-browser: vended credentials, ali-oss browser build, uploa
     expect(state).toBe('error');
     expect(String(summary.message)).toMatch(/403|401|Forbidden|Unauthorized/i);
     expect(example!.emulator.callCount('PutObject')).toBe(ossBefore);
+  });
+
+  it('a page from an origin the endpoint does not allow gets a NetworkOrCorsError naming it; nothing reaches STS or OSS', async () => {
+    // The same page from http://127.0.0.1:<port> instead of http://localhost:<port>: another origin.
+    const other = await openPage(browser!);
+    try {
+      await other.page.goto(example!.pageUrl.replace('http://localhost:', 'http://127.0.0.1:'), { waitUntil: 'load' });
+      await other.page.waitForSelector('html[data-ready="true"]', { timeout: 60_000 });
+      const emu = example!.emulator;
+      const before = [emu.callCount('AssumeRole'), emu.callCount('PutObject')];
+      const { state, summary } = await upload({ token: 'demo-token-ada', key: 'ada/cors.txt', content: 'x' }, other.page);
+      expect(state).toBe('error');
+      expect(summary).toMatchObject({ code: 'NetworkOrCors' });
+      expect(String(summary.message)).toMatch(/from a page of http:\/\/127\.0\.0\.1:\d+: blocked by CORS, or the network/);
+      expect([emu.callCount('AssumeRole'), emu.callCount('PutObject')]).toEqual(before);
+    } finally {
+      await other.page.close();
+    }
   });
 
   it('the page never shows a secret or a session token of vended credentials, and logged no error', async () => {
