@@ -14,7 +14,7 @@ import type { Credentials } from './credentials.js';
 import { ConfigError } from './errors.js';
 import { raceAbort } from './internal/abort.js';
 import { monotonicNow } from './internal/clock.js';
-import { issuedLifetimeOf, recordIssuedLifetime } from './internal/issued-lifetime.js';
+import { issuedLifetimeOf, recordIssuedLifetime, wantStatedExpirations } from './internal/issued-lifetime.js';
 import { ttlCache, type Loaded } from './internal/ttl-cache.js';
 import { checkTimeout, positiveNumber } from './internal/validate-options.js';
 import { defaultAdvisoryWindow, windowOf, type WindowSize } from './refresh.js';
@@ -247,6 +247,8 @@ function sharedLevel(options: StsCacheOptions, clock: () => number): SharedLoad 
   if (!isStsCacheStore(store)) {
     throw new ConfigError('createStsCache: store must have get, set, lease and release methods', { provider: 'sts-cache', field: 'store' });
   }
+  // What STS states about each credential is what the store keeps (hosts' clocks differ).
+  wantStatedExpirations();
   return sharedLoader({
     store,
     encryptionKey,

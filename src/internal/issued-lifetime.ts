@@ -50,7 +50,8 @@ export function issuedLifetimeOf(credentials: Credentials): number | undefined {
  */
 export type StatedExpiration = { readonly expiration: number; readonly serverTime: number | undefined };
 
-const statedRegistry = /* @__PURE__ */ globalRegistry<StatedExpiration>(Symbol.for('alicred.statedExpirations'));
+const STATED_SLOT = Symbol.for('alicred.statedExpirations');
+const statedRegistry = /* @__PURE__ */ globalRegistry<StatedExpiration>(STATED_SLOT);
 
 /**
  * Records what STS stated about `credentials` (the STS client does this for every answer).
@@ -58,7 +59,20 @@ const statedRegistry = /* @__PURE__ */ globalRegistry<StatedExpiration>(Symbol.f
  * @internal
  */
 export function recordStatedExpiration(credentials: Credentials, stated: StatedExpiration): void {
-  if (Number.isFinite(stated.expiration)) statedRegistry().set(credentials, stated);
+  // Kept only once a cache with a store asked for them (wantStatedExpirations): a process that
+  // shares nothing pays nothing per credential.
+  const existing = (globalThis as unknown as Record<symbol, unknown>)[STATED_SLOT];
+  if (existing instanceof WeakMap && Number.isFinite(stated.expiration)) existing.set(credentials, stated);
+}
+
+/**
+ * From now on, this process records what STS states about each credential (a cache with a
+ * store calls this when it is made).
+ *
+ * @internal
+ */
+export function wantStatedExpirations(): void {
+  statedRegistry();
 }
 
 /**
