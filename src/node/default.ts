@@ -87,10 +87,10 @@ export function defaultProvider(options: DefaultProviderOptions = {}): ChainProv
 export function defaultChainLinks(options: DefaultProviderOptions = {}): Link[] {
   const env = options.env ?? processEnv() ?? {};
   const logger = debugLoggerFor(options.logger, env);
-  const shared = { env, homedir: options.homedir, logger, sts: options.sts, refresh: options.refresh };
+  const shared = { env, homedir: options.homedir, logger, sts: options.sts, stsCache: options.stsCache, refresh: options.refresh };
   return [
     link('env', () => fromEnv({ env })),
-    link('oidc', () => fromOidcTokenFile({ env, sts: options.sts, refresh: options.refresh, logger })),
+    link('oidc', () => fromOidcTokenFile({ env, sts: options.sts, cache: options.stsCache, refresh: options.refresh, logger })),
     link('cli-profile', () => fromCliProfile({ ...shared, profile: options.profile })),
     link('ini-profile', () => fromIniProfile({ ...shared, profile: options.profile })),
     // Off ECS the metadata address does not answer: no retries here, so the chain moves on

@@ -1,3 +1,4 @@
+import type { StsCache } from '../cache.js';
 import type { EnvLike } from '../internal/env.js';
 import type { RefreshOptions } from '../refresh.js';
 import type { StsClient, StsClientOptions } from '../sts/client.js';
@@ -33,6 +34,11 @@ export type NodeSourceOptions = {
   logger?: Logger;
   /** STS client or its options, for sources that assume roles. */
   sts?: StsClient | StsClientOptions;
+  /**
+   * Where role profiles (RamRoleArn, ChainableRamRoleArn, OIDC) share their STS results, e.g.
+   * a fleet cache `createStsCache({ store })`; `false` for none. Default: the process-wide one.
+   */
+  stsCache?: StsCache | false;
   /** Options of the refresh engine for expiring results. */
   refresh?: RefreshOptions;
 };

@@ -195,6 +195,7 @@ function buildOne(spec: ProfileSpec, own: BuildContext, source: Built | undefine
           durationSeconds: spec.durationSeconds,
           externalId: spec.externalId,
           sts: stsFor(own.options.sts, spec.sts, own.env),
+          cache: own.options.stsCache,
           refresh,
           logger: own.options.logger,
         });
@@ -213,6 +214,7 @@ function buildOne(spec: ProfileSpec, own: BuildContext, source: Built | undefine
           policy: spec.policy,
           durationSeconds: spec.durationSeconds,
           sts: stsFor(own.options.sts, spec.sts, own.env),
+          cache: own.options.stsCache,
           refresh,
           logger: own.options.logger,
           env: own.env,
