@@ -82,6 +82,17 @@ describe('toPopCoreConfig with the real RPCClient', () => {
     expect(emu.callCount('QueryProductList')).toBe(before);
   });
 
+  it('a provider that throws a non-Error (maybe a secret) fails the request without showing it', async () => {
+    const client = new RPCClient(
+      toPopCoreConfig(async () => {
+        throw 'LTAI5tSecretThrownAsString';
+      }, { endpoint: emu.url, apiVersion: IOT_VERSION }),
+    );
+    const error = (await query(client).catch((e: unknown) => e)) as CredentialsProviderError;
+    expect(error.code).toBe('NonErrorThrown');
+    expect(error.message).not.toContain('LTAI5tSecretThrownAsString');
+  });
+
   it('the config carries no secret, and the client itself never holds one', async () => {
     const provider = fromStatic(alice);
     const config = toPopCoreConfig(provider, { endpoint: emu.url, apiVersion: IOT_VERSION });

@@ -7,7 +7,7 @@
  * @internal
  */
 import { normalizeCredentials, type Credentials } from '../credentials.js';
-import { ConfigError, CredentialsProviderError } from '../errors.js';
+import { ConfigError, CredentialsProviderError, isErrorLike } from '../errors.js';
 import type { CredentialProvider, ProviderCallOptions } from '../types.js';
 
 /** Throws a ConfigError naming `adapter` unless `provider` is a provider function. */
@@ -22,7 +22,17 @@ export function checkProvider(provider: unknown, adapter: string): asserts provi
 
 /** The provider's current credentials, checked; its failures pass through unchanged. */
 export async function snapshotOf(provider: CredentialProvider, adapter: string, callOptions?: ProviderCallOptions): Promise<Credentials> {
-  const value: unknown = await provider(callOptions);
+  let value: unknown;
+  try {
+    value = await provider(callOptions);
+  } catch (error) {
+    if (isErrorLike(error)) throw error;
+    // A thrown string or number could be a secret: never hand it to the client, which may print it.
+    throw new CredentialsProviderError(`${adapter}: the provider failed by throwing ${describe(error)} instead of an Error (its value is not shown)`, {
+      provider: adapter,
+      code: 'NonErrorThrown',
+    });
+  }
   return normalizeCredentials(value, adapter, (reason) =>
     new CredentialsProviderError(`${adapter}: the provider returned something that is not usable credentials: ${reason}`, {
       provider: adapter,

@@ -20,10 +20,10 @@
  */
 import { createCredentials, type Credentials } from '../credentials.js';
 import { CredentialsProviderError, isCredentialsError } from '../errors.js';
-import { envString } from '../internal/env.js';
+import { envString, trimmedString } from '../internal/env.js';
 import { logSafely } from '../internal/log.js';
 import { engineOptions } from '../providers/options.js';
-import { cloudSsoCredentials, exchangeOAuthToken, OAUTH_SITES, refreshOAuthTokens, type OAuthTokens, type SignInRequest } from '../providers/sign-in.js';
+import { cloudSsoCredentials, exchangeOAuthToken, loginRequired as signInRefused, OAUTH_SITES, refreshOAuthTokens, type OAuthTokens, type SignInRequest } from '../providers/sign-in.js';
 import { refreshing, type RefreshingProvider } from '../refresh.js';
 import type { ProviderCallOptions } from '../types.js';
 import { parseCliFile, type CliProfile } from './cli-file.js';
@@ -56,10 +56,7 @@ export type SignInSpec =
 /** Where the profile lives and who reads it. */
 export type SignInContext = { file: string; options: SignInOptions };
 
-const str = (p: CliProfile, key: string): string | undefined => {
-  const v = p[key];
-  return typeof v === 'string' && v.trim() !== '' ? v.trim() : undefined;
-};
+const str = (p: CliProfile, key: string): string | undefined => trimmedString(p[key]);
 const epochSeconds = (p: CliProfile, key: string): number | undefined => {
   const v = p[key];
   const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,12}$/.test(v.trim()) ? Number(v) : undefined;
@@ -106,8 +103,7 @@ export function fromCliSignIn(spec: SignInSpec, ctx: SignInContext): RefreshingP
     clock,
     logger: options.logger,
   });
-  const loginRequired = (why: string) =>
-    new CredentialsProviderError(`${label}: ${why}; sign in again: ${relogin}`, { provider: PROVIDER, code: 'LoginRequired', retryable: false });
+  const loginRequired = (why: string) => signInRefused({ provider: PROVIDER, label, relogin }, why);
 
   async function readProfile(): Promise<CliProfile> {
     const loaded = await loadProfileFile(file, PROVIDER, (text) => parseCliFile(text, file, PROVIDER), { provider: PROVIDER, logger: options.logger });

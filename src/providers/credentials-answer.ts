@@ -8,7 +8,7 @@
 import { createCredentials, type Credentials } from '../credentials.js';
 import { CredentialsProviderError } from '../errors.js';
 import { checkCredentialsRecord, PASCAL_CASE_KEYS, type CredentialKeys } from '../internal/credentials-json.js';
-import { httpCall } from '../internal/http.js';
+import { httpCall, type HttpCall } from '../internal/http.js';
 import { logSafely } from '../internal/log.js';
 import { MAX_TEMPORARY_LIFETIME_MS } from '../internal/lifetime.js';
 import { bodyExcerpt as excerpt } from '../internal/redact.js';
@@ -41,27 +41,7 @@ export type HttpAnswer = {
  *
  * @internal
  */
-export type HttpRequest = {
-  url: string;
-  method: 'GET' | 'PUT' | 'POST';
-  headers: Record<string, string>;
-  body?: string | undefined;
-  timeoutMs: number;
-  /** The caller's signal: aborting it rejects with its reason, unwrapped. */
-  signal?: AbortSignal | undefined;
-  /** Injected fetch; default the global one, looked up at each call. */
-  fetch?: typeof fetch | undefined;
-  /** Provider name for errors (their `provider` field). */
-  provider: string;
-  /** How messages start (the provider's function name). Default: `provider`. */
-  label?: string | undefined;
-  /** What the request is, for messages (`GET http://…/path`), without any secret. */
-  describe: string;
-  /** Values never to print (header values, query values, tokens). */
-  secrets?: readonly (string | undefined)[] | undefined;
-  /** Local clock, read when the headers arrive. Default `Date.now`. */
-  clock?: (() => number) | undefined;
-};
+export type HttpRequest = Omit<HttpCall, 'maxBytes'>;
 
 /**
  * True for HTTP statuses worth retrying: 408, 429 and 5xx.
@@ -92,25 +72,12 @@ export function headerSecrets(headers: Record<string, string>): string[] {
  * @internal
  */
 export async function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
-  const answer = await httpCall({
-    url: request.url,
-    method: request.method,
-    headers: request.headers,
-    body: request.body,
-    timeoutMs: request.timeoutMs,
-    signal: request.signal,
-    fetch: request.fetch,
-    provider: request.provider,
-    label: request.label,
-    describe: request.describe,
-    secrets: [...(request.secrets ?? []), ...headerSecrets(request.headers)],
-    clock: request.clock,
-  });
+  const answer = await httpCall({ ...request, secrets: [...(request.secrets ?? []), ...headerSecrets(request.headers)] });
   return {
     status: answer.status,
     text: answer.text,
-    serverDate: parseHttpDate(answer.headers.get('date')),
-    ageSeconds: parseAge(answer.headers.get('age')),
+    serverDate: parseHttpDate(answer.headers?.get?.('date')),
+    ageSeconds: parseAge(answer.headers?.get?.('age')),
     localNow: answer.localNow,
   };
 }

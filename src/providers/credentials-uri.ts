@@ -10,15 +10,14 @@
 
 import { ConfigError, CredentialsProviderError, NetworkOrCorsError } from '../errors.js';
 import { envString, processEnv, type EnvLike } from '../internal/env.js';
-import { defaultError, httpCall, type HttpFailure } from '../internal/http.js';
+import { defaultError, type HttpFailure } from '../internal/http.js';
 import { bodyExcerpt as excerpt, querySecrets } from '../internal/redact.js';
 import { checkTimeout } from '../internal/validate-options.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import { isLoopbackHost } from '../sts/endpoints.js';
-import { parseAge, parseHttpDate } from '../sts/time.js';
 import type { Logger } from '../types.js';
 import { engineOptions } from './options.js';
-import { ANSWER_EXCERPT, headerSecrets, isRetryableStatus, parseCredentialsBody, stableExpiration, type HttpAnswer } from './credentials-answer.js';
+import { ANSWER_EXCERPT, headerSecrets, httpRequest, isRetryableStatus, parseCredentialsBody, stableExpiration } from './credentials-answer.js';
 
 /** The env variable with the credentials URI. */
 export const CREDENTIALS_URI_ENV = 'ALIBABA_CLOUD_CREDENTIALS_URI';
@@ -287,7 +286,7 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
       const headers = await requestHeaders();
       // What this request carries that a server might echo: query values and header values.
       const secrets = [...querySecrets(url), ...headerSecrets(headers)];
-      const result = await httpCall({
+      const answer = await httpRequest({
         url: url.href,
         method: 'GET',
         headers,
@@ -298,18 +297,11 @@ export function fromCredentialsUri(options: FromCredentialsUriOptions = {}): Ref
         provider: PROVIDER,
         label: LABEL,
         describe: `GET ${describe}`,
-        // A token in the query (`?token=…`) or a header must not be printed from a foreign error.
-        secrets,
+        // A token in the query (`?token=…`) must not be printed from a foreign error (header values are added).
+        secrets: querySecrets(url),
         clock: wallNow,
         toError: (failure) => fetchError(failure, url, headers, fetchCredentials === 'include'),
       });
-      const answer: HttpAnswer = {
-        status: result.status,
-        text: result.text,
-        serverDate: parseHttpDate(result.headers?.get?.('date')),
-        ageSeconds: parseAge(result.headers?.get?.('age')),
-        localNow: result.localNow,
-      };
       if (answer.status !== 200) {
         if (answer.status === 0 || (answer.status >= 300 && answer.status < 400)) {
           throw new CredentialsProviderError(`${LABEL}: ${describe} answered with a redirect (HTTP ${answer.status || '3xx'}), which is not followed`, {

@@ -65,8 +65,12 @@ export function signInOrigin(raw: string, what: string, request: Pick<SignInRequ
   return url.origin;
 }
 
-/** A "sign in again" error: not retryable, and a chain must not fall through to another identity. */
-function loginRequired(request: SignInRequest, why: string): CredentialsProviderError {
+/**
+ * A "sign in again" error: not retryable, and a chain must not fall through to another identity.
+ *
+ * @internal
+ */
+export function loginRequired(request: Pick<SignInRequest, 'provider' | 'label' | 'relogin'>, why: string): CredentialsProviderError {
   return new CredentialsProviderError(`${request.label}: ${why}; sign in again: ${request.relogin}`, {
     provider: request.provider,
     code: 'LoginRequired',
