@@ -5,7 +5,7 @@ import { formatRatio } from './measure.mjs';
 
 const FILE = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
-export async function writeBenchmarksMd({ machine, table, context, results }) {
+export async function writeBenchmarksMd({ machine, table, context, ledger, results }) {
   const rounds = (r) => r.ratios.map((x) => formatRatio(x)).join(', ');
   const text = `# Benchmarks
 
@@ -64,6 +64,16 @@ option (bench/fake-sts.mjs), so both sign the request and parse a real-shaped As
 - **Source calls** rows: as described at the top of bench/run.mjs.
 
 Context (this machine): ${context}.
+
+## What each promise weighs in the browser bundles
+
+bench/size-ledger.mjs rebuilds the two bundles from src/ (same esbuild settings, gzip -9) with
+promises cut one by one: each cut function gets a naive body that keeps its interface (and
+breaks the rule the tests hold). "alone": what that promise weighs by itself; "left": the
+bundle with it and every row above it cut: what meeting a goal would cost. What no row cuts is
+the engine's rules, the request, the answer's parsing and the typed errors.
+
+${ledger}
 `;
   await writeFile(FILE, text);
   return FILE;

@@ -44,6 +44,7 @@ import { benchTea } from './tea.mjs';
 import { benchMemoize } from './memoize.mjs';
 import { benchHeap } from './heap.mjs';
 import { benchSize } from './size.mjs';
+import { ledgerSummary, ledgerTable, sizeLedger } from './size-ledger.mjs';
 import { benchImport } from './import.mjs';
 import { writeBenchmarksMd } from './report.mjs';
 
@@ -209,6 +210,8 @@ async function main() {
   const heap = await benchHeap();
   const imp = await benchImport();
   const size = await benchSize();
+  const ledgerBundles = await sizeLedger();
+  const ledger = `${ledgerTable(ledgerBundles)}\n\n${ledgerSummary(ledgerBundles)}`;
   const base = await calibrate();
   if (blocked.count !== 0) throw new Error(`bench: ${blocked.count} network attempts were blocked; results are invalid`);
 
@@ -354,7 +357,10 @@ async function main() {
   if (hot.checks.oursCalls !== 1 || hot.checks.peerCalls !== 1) {
     console.log(`WARNING: the hot-path providers made ${hot.checks.oursCalls} (alicred) / ${hot.checks.peerCalls} (peer) source calls, expected 1 each.`);
   }
-  const file = await writeBenchmarksMd({ machine, table, context, results: { hot, tea, memo, heap, imp } });
+  console.log('');
+  console.log('What each promise weighs in the browser bundles (bench/size-ledger.mjs):');
+  console.log(ledger);
+  const file = await writeBenchmarksMd({ machine, table, context, ledger, results: { hot, tea, memo, heap, imp } });
   console.log(`Wrote ${file}. Total bench time ${((nowNs() - started) / 1e9).toFixed(1)} s.`);
 }
 

@@ -47,3 +47,25 @@ describe('browser bundle size (min + gzip -9)', () => {
     });
   }
 });
+
+describe('the size ledger (bench/size-ledger.mjs)', () => {
+  it('finds every function it cuts, and each cut makes the bundles smaller or leaves them as they are', async () => {
+    const { sizeLedger, PROMISES } = await import('../bench/size-ledger.mjs');
+    const bundles = await sizeLedger();
+    expect(bundles).toHaveLength(2);
+    for (const b of bundles) {
+      expect(b.rows).toHaveLength(PROMISES.length);
+      let previous = b.whole;
+      for (const row of b.rows) {
+        expect(row.alone, `${b.name}: ${row.promise}`).toBeGreaterThanOrEqual(0);
+        // Cumulative: cutting one more promise never adds bytes (gzip may wobble by a few).
+        expect(row.left, `${b.name}: ${row.promise}`).toBeLessThanOrEqual(previous + 16);
+        previous = row.left;
+      }
+    }
+    // Each promise is in at least one of the two bundles: a row that weighs nothing in both cuts nothing.
+    for (let i = 0; i < PROMISES.length; i++) {
+      expect(Math.max(...bundles.map((b) => b.rows[i]!.alone)), PROMISES[i]!.name).toBeGreaterThan(50);
+    }
+  }, 60_000);
+});
