@@ -14,7 +14,8 @@ import { logSafely } from './internal/log.js';
 import { sanitizeText } from './internal/redact.js';
 import { positiveNumber } from './internal/validate-options.js';
 import { stsClientFor } from './providers/options.js';
-import { assumeRoleWireParams, type AssumeRoleParams, type StsClient, type StsClientOptions } from './sts/client.js';
+import { assumeRoleWireParams, type AssumeRoleParams, type StsClient, type StsClientOptions } from './sts/api.js';
+import { createAssumeRoleClient } from './sts/assume-role.js';
 import { isLoopbackHost } from './sts/endpoints.js';
 import { validateAssumeRoleParams } from './sts/validate.js';
 import type { CredentialProvider, Logger } from './types.js';
@@ -267,7 +268,7 @@ export function createVendingHandler(options: VendingHandlerOptions): VendingHan
   const take = callerLimiter(cap, windowMs, maxCallers, options.clock ?? monotonicNow);
   const { source, roleArn, authorize, policyFor, logger } = options;
   const allowCredentials = options.allowCredentials === true;
-  const client = stsClientFor(options.sts, { logger });
+  const client = stsClientFor(options.sts, { logger }, createAssumeRoleClient);
   const cache = options.cache ?? createStsCache({ max: 1000 });
 
   const warn = (message: string) => logSafely(logger, 'warn', `alicred: ${FN}: ${message}`);

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ConfigError, fromCredentialsUri, fromRamRole, fromStatic } from '../src/index.js';
+import { ConfigError, fromCredentialsUri, fromOidc, fromRamRole, fromStatic } from '../src/index.js';
 import { defaultProvider, fromOidcTokenFile } from '../src/node/index.js';
 import { failure } from './helpers.js';
 
@@ -116,6 +116,25 @@ describe('shared STS clients', () => {
     await c();
     expect(seen[2]).toContain('LTAI5tTenantC');
     c.close();
+  });
+
+  it('one options object serves a role provider and an OIDC provider, each with a client of the operation it calls', async () => {
+    const actions: string[] = [];
+    const fetchImpl = (async (url: string, init: RequestInit) => {
+      const action = new Headers(init.headers).get('x-acs-action') ?? new URL(url).searchParams.get('Action') ?? '?';
+      actions.push(action);
+      const expiration = new Date(Date.now() + 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      return new Response(JSON.stringify({ RequestId: 'r', Credentials: { AccessKeyId: `STS.${action}`, AccessKeySecret: 's', SecurityToken: 't', Expiration: expiration } }), { status: 200 });
+    }) as unknown as typeof fetch;
+    const sts = { endpoint: 'http://127.0.0.1:9', fetch: fetchImpl };
+    const roleArn = 'acs:ram::1234567890123456:role/app';
+    const role = fromRamRole({ source: fromStatic({ accessKeyId: 'LTAI5tTenantA', accessKeySecret: 'secret' }), roleArn, sts, cache: false, refresh: { backgroundTimer: false } });
+    const oidc = fromOidc({ roleArn, oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack', token: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln', sts, cache: false, refresh: { backgroundTimer: false } });
+    const again = fromRamRole({ source: fromStatic({ accessKeyId: 'LTAI5tTenantB', accessKeySecret: 'secret' }), roleArn, sts, cache: false, refresh: { backgroundTimer: false } });
+    expect((await role()).accessKeyId).toBe('STS.AssumeRole');
+    expect((await oidc()).accessKeyId).toBe('STS.AssumeRoleWithOIDC');
+    expect((await again()).accessKeyId).toBe('STS.AssumeRole');
+    expect(actions).toEqual(['AssumeRole', 'AssumeRoleWithOIDC', 'AssumeRole']);
   });
 });
 

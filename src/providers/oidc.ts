@@ -3,7 +3,8 @@ import { ConfigError } from '../errors.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions } from '../refresh.js';
 import type { Logger } from '../types.js';
 import { engineOptions, stsClientFor } from './options.js';
-import { type StsClient, type StsClientOptions } from '../sts/client.js';
+import type { StsClient, StsClientOptions } from '../sts/api.js';
+import { createAssumeRoleWithOidcClient } from '../sts/assume-role-with-oidc.js';
 import { validateAssumeRoleWithOidcParams } from '../sts/validate.js';
 
 /**
@@ -88,7 +89,7 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
   };
   // Validate everything but the token (which may only be readable later).
   validateAssumeRoleWithOidcParams({ ...base, oidcToken: 'placeholder' });
-  const client = stsClientFor(options.sts, options);
+  const client = stsClientFor(options.sts, options, createAssumeRoleWithOidcClient);
   const cache = options.cache === undefined ? defaultStsCache : options.cache;
 
   const readToken = async (): Promise<string> => {

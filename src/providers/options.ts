@@ -6,7 +6,7 @@
  */
 import type { RefreshOptions } from '../refresh.js';
 import { processEnv } from '../internal/env.js';
-import { createStsClient, isStsClient, type StsClient, type StsClientOptions } from '../sts/client.js';
+import { isStsClient, type StsClient, type StsClientOptions } from '../sts/api.js';
 import { resolveStsEndpoint } from '../sts/endpoints.js';
 import type { Logger } from '../types.js';
 
@@ -31,8 +31,10 @@ export function engineOptions(options: CommonProviderOptions, defaults: RefreshO
   return merged;
 }
 
-/** Clients made for one options object (or for none), by logger, clock and endpoint. */
-type SharedClient = { client: StsClient; logger: Logger | undefined; clock: (() => number) | undefined; endpoint: string };
+/** What makes a client from options: the full client, or one of only the operations a provider calls. */
+type ClientMaker<C> = (options: StsClientOptions) => C;
+/** Clients made for one options object (or for none), by maker, logger, clock and endpoint. */
+type SharedClient = { client: unknown; make: ClientMaker<unknown>; logger: Logger | undefined; clock: (() => number) | undefined; endpoint: string };
 const sharedClients = new WeakMap<object, SharedClient[]>();
 /** The key for providers given no STS options at all. */
 const NO_OPTIONS = {};
@@ -40,26 +42,32 @@ const NO_OPTIONS = {};
 const MAX_SHARED_PER_KEY = 8;
 
 /**
- * The STS client a provider uses: the one given, or one created from the options given,
- * with the provider's logger and clock unless the options name their own. Providers made
- * with the same options object (or none), logger, clock and resolved endpoint share one
- * client: a provider per tenant or per request then costs no client of its own.
+ * The STS client a provider uses: the one given, or one `make` creates from the options
+ * given, with the provider's logger and clock unless the options name their own. `make`
+ * builds a client of only the operations the provider calls (createAssumeRoleClient...), so
+ * a bundle carries no other. Providers made with the same options object (or none), maker,
+ * logger, clock and resolved endpoint share one client: a provider per tenant or per
+ * request then costs no client of its own.
  *
  * @internal
  */
-export function stsClientFor(sts: StsClient | StsClientOptions | undefined, options: CommonProviderOptions): StsClient {
-  if (isStsClient(sts)) return sts;
+export function stsClientFor<C extends Partial<StsClient> & { readonly endpoint: string }>(
+  sts: StsClient | StsClientOptions | undefined,
+  options: CommonProviderOptions,
+  make: ClientMaker<C>,
+): C {
+  if (isStsClient(sts)) return sts as C;
   const logger = sts?.logger ?? options.logger ?? options.refresh?.logger;
   const clock = sts?.clock ?? options.refresh?.clock;
   // The endpoint depends on the environment at this moment: a client is shared only while it agrees.
   const endpoint = resolveStsEndpoint(sts ?? {}, sts?.env ?? processEnv() ?? {}).url;
   const key: object = sts ?? NO_OPTIONS;
   const shared = sharedClients.get(key) ?? [];
-  const hit = shared.find((s) => s.logger === logger && s.clock === clock && s.endpoint === endpoint);
-  if (hit) return hit.client;
-  const client = createStsClient({ ...sts, logger, clock });
+  const hit = shared.find((s) => s.make === make && s.logger === logger && s.clock === clock && s.endpoint === endpoint);
+  if (hit) return hit.client as C;
+  const client = make({ ...sts, logger, clock });
   if (shared.length < MAX_SHARED_PER_KEY) {
-    shared.push({ client, logger, clock, endpoint: client.endpoint });
+    shared.push({ client, make, logger, clock, endpoint: client.endpoint });
     sharedClients.set(key, shared);
   }
   return client;

@@ -1,7 +1,8 @@
 import { defaultStsCache, stsCacheKey, type StsCache } from '../cache.js';
 import { refreshing, type RefreshingProvider, type RefreshOptions, type WindowSize } from '../refresh.js';
 import { engineOptions, stsClientFor } from './options.js';
-import { assumeRoleWireParams, type StsClient, type StsClientOptions } from '../sts/client.js';
+import { assumeRoleWireParams, type StsClient, type StsClientOptions } from '../sts/api.js';
+import { createAssumeRoleClient, type AssumeRoleClient } from '../sts/assume-role.js';
 import { validateAssumeRoleParams } from '../sts/validate.js';
 import type { CredentialProvider, Logger, ProviderCallOptions } from '../types.js';
 import type { Credentials } from '../credentials.js';
@@ -86,7 +87,7 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
     sourceIdentity: options.sourceIdentity,
     // Only what a refresh needs, not `options`: a provider does not keep the caller's object alive.
     source: options.source,
-    client: stsClientFor(options.sts, options),
+    client: stsClientFor(options.sts, options, createAssumeRoleClient),
     cache: options.cache === undefined ? defaultStsCache : options.cache,
     advisoryWindowMs: options.refresh?.advisoryWindowMs,
   };
@@ -101,7 +102,7 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
 type RamRole = AssumeRoleParams & {
   readonly durationSeconds: number;
   readonly source: CredentialProvider;
-  readonly client: StsClient;
+  readonly client: AssumeRoleClient;
   readonly cache: StsCache | false;
   readonly advisoryWindowMs: WindowSize | undefined;
 };
