@@ -60,8 +60,8 @@ export const PROMISES = [
     name: 'debug traces and warnings (engine events as log lines)',
     cut: [
       { file: 'src/refresh-engine.ts', fn: 'describe', body: "{ return e.type; }" },
-      { file: 'src/refresh-engine.ts', fn: 'RefreshEngine.debug', body: '{}' },
-      { file: 'src/refresh-engine.ts', fn: 'RefreshEngine.warn', body: '{}' },
+      { file: 'src/refresh-engine.ts', fn: 'RefreshEngine.#debug', body: '{}' },
+      { file: 'src/refresh-engine.ts', fn: 'RefreshEngine.#warn', body: '{}' },
     ],
   },
   {

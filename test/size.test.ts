@@ -37,15 +37,20 @@ async function gzipBytes(contents: string): Promise<number> {
 // capabilities into fromCredentialsUri itself, which no other entry can carry: relative
 // URIs, a headers function, fetch's credentials mode, NetworkOrCorsError; and the engine's
 // debug trace: 12.63 KB measured then. The fleet store level stays out of both: it is
-// reached only through createStsCache({ store }).)
+// reached only through createStsCache({ store }). Lowered to 17.5 KB for fromRamRole when
+// each STS operation became its own file (it no longer carries AssumeRoleWithOIDC or
+// GetCallerIdentity) and the engine's internals became #private: 12.51 and 17.39 KB then.
+// fromOidc, the other browser role path, gained a budget then: 15.77 KB, no signing code.)
+// bench/size-ledger.mjs shows what each promise weighs in them, and what the goals would cost.
 const budgets = [
   { entry: "export { refreshing, fromCredentialsUri } from 'alicred';", budget: 13 * KB, goal: 6 * KB },
-  { entry: "export { fromRamRole } from 'alicred';", budget: 18.5 * KB, goal: 15 * KB },
+  { entry: "export { fromRamRole } from 'alicred';", budget: 17.5 * KB, goal: 15 * KB },
+  { entry: "export { fromOidc } from 'alicred';", budget: 16 * KB, goal: undefined },
 ];
 
 describe('browser bundle size (min + gzip -9)', () => {
   for (const { entry, budget, goal } of budgets) {
-    it(`${entry} stays within ${budget / KB} KB (goal ${goal / KB} KB)`, async () => {
+    it(`${entry} stays within ${budget / KB} KB${goal === undefined ? '' : ` (goal ${goal / KB} KB)`}`, async () => {
       const bytes = await gzipBytes(entry);
       expect(bytes, `${entry}: ${bytes} B gzip, budget ${budget} B`).toBeLessThanOrEqual(budget);
     });
