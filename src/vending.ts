@@ -268,7 +268,7 @@ export function createVendingHandler(options: VendingHandlerOptions): VendingHan
   const take = callerLimiter(cap, windowMs, maxCallers, options.clock ?? monotonicNow);
   const { source, roleArn, authorize, policyFor, logger } = options;
   const allowCredentials = options.allowCredentials === true;
-  const client = stsClientFor(options.sts, { logger }, createAssumeRoleClient);
+  const client = stsClientFor(options.sts, { logger }, createAssumeRoleClient, 'assumeRole', FN);
   const cache = options.cache ?? createStsCache({ max: 1000 });
 
   const warn = (message: string) => logSafely(logger, 'warn', `alicred: ${FN}: ${message}`);

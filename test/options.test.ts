@@ -136,6 +136,27 @@ describe('shared STS clients', () => {
     expect((await again()).accessKeyId).toBe('STS.AssumeRole');
     expect(actions).toEqual(['AssumeRole', 'AssumeRoleWithOIDC', 'AssumeRole']);
   });
+
+  it('a client passed in is used as it is, and one without the operation a provider calls is refused by name', async () => {
+    const roleArn = 'acs:ram::1234567890123456:role/app';
+    const expiration = new Date(Date.now() + 3600_000);
+    const oidcOnly = {
+      endpoint: 'http://127.0.0.1:9',
+      assumeRoleWithOidc: vi.fn(async () => ({ accessKeyId: 'STS.fake', accessKeySecret: 's', securityToken: 't', expiration })),
+    };
+    const oidc = fromOidc({ roleArn, oidcProviderArn: 'acs:ram::1234567890123456:oidc-provider/ack', token: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln', sts: oidcOnly as never, cache: false, refresh: { backgroundTimer: false } });
+    expect((await oidc()).accessKeyId).toBe('STS.fake');
+    expect(oidcOnly.assumeRoleWithOidc).toHaveBeenCalledTimes(1);
+    let error: unknown;
+    try {
+      fromRamRole({ source: fromStatic({ accessKeyId: 'LTAI5tTenantA', accessKeySecret: 'secret' }), roleArn, sts: oidcOnly as never });
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ field: 'sts', provider: 'fromRamRole' });
+    expect((error as Error).message).toContain('no assumeRole method');
+  });
 });
 
 describe('when options are checked', () => {

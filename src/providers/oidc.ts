@@ -89,7 +89,7 @@ export function fromOidc(options: FromOidcOptions): RefreshingProvider {
   };
   // Validate everything but the token (which may only be readable later).
   validateAssumeRoleWithOidcParams({ ...base, oidcToken: 'placeholder' });
-  const client = stsClientFor(options.sts, options, createAssumeRoleWithOidcClient);
+  const client = stsClientFor(options.sts, options, createAssumeRoleWithOidcClient, 'assumeRoleWithOidc', 'fromOidc');
   const cache = options.cache === undefined ? defaultStsCache : options.cache;
 
   const readToken = async (): Promise<string> => {

@@ -4,6 +4,7 @@
  * also given to an STS client the provider creates), so a simulated clock or a logger given
  * once reaches every part.
  */
+import { ConfigError } from '../errors.js';
 import type { RefreshOptions } from '../refresh.js';
 import { processEnv } from '../internal/env.js';
 import { isStsClient, type StsClient, type StsClientOptions } from '../sts/api.js';
@@ -55,8 +56,18 @@ export function stsClientFor<C extends Partial<StsClient> & { readonly endpoint:
   sts: StsClient | StsClientOptions | undefined,
   options: CommonProviderOptions,
   make: ClientMaker<C>,
+  needs: keyof StsClient,
+  provider: string,
 ): C {
-  if (isStsClient(sts)) return sts as C;
+  if (isStsClient(sts)) {
+    if (typeof sts[needs] !== 'function') {
+      throw new ConfigError(`${provider}: the sts client given has no ${needs} method; pass an StsClient (createStsClient) or the options to create one`, {
+        provider,
+        field: 'sts',
+      });
+    }
+    return sts as C;
+  }
   const logger = sts?.logger ?? options.logger ?? options.refresh?.logger;
   const clock = sts?.clock ?? options.refresh?.clock;
   // The endpoint depends on the environment at this moment: a client is shared only while it agrees.

@@ -87,7 +87,7 @@ export function fromRamRole(options: FromRamRoleOptions): RefreshingProvider {
     sourceIdentity: options.sourceIdentity,
     // Only what a refresh needs, not `options`: a provider does not keep the caller's object alive.
     source: options.source,
-    client: stsClientFor(options.sts, options, createAssumeRoleClient),
+    client: stsClientFor(options.sts, options, createAssumeRoleClient, 'assumeRole', 'fromRamRole'),
     cache: options.cache === undefined ? defaultStsCache : options.cache,
     advisoryWindowMs: options.refresh?.advisoryWindowMs,
   };
