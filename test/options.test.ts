@@ -155,7 +155,7 @@ describe('shared STS clients', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ field: 'sts', provider: 'fromRamRole' });
-    expect((error as Error).message).toContain('no assumeRole method');
+    expect((error as Error).message).toContain('sts has no assumeRole method');
   });
 });
 

@@ -61,7 +61,7 @@ export function stsClientFor<C extends Partial<StsClient> & { readonly endpoint:
 ): C {
   if (isStsClient(sts)) {
     if (typeof sts[needs] !== 'function') {
-      throw new ConfigError(`${provider}: the sts client given has no ${needs} method; pass an StsClient (createStsClient) or the options to create one`, {
+      throw new ConfigError(`${provider}: sts has no ${needs} method (pass createStsClient() or its options)`, {
         provider,
         field: 'sts',
       });

@@ -241,17 +241,13 @@ export type StsClient = {
   getCallerIdentity(source: Credentials, options?: StsCallOptions): Promise<CallerIdentity>;
 };
 
-/** The operations of an {@link StsClient}: any one of them as a method marks a client. */
-const STS_OPERATIONS = ['assumeRole', 'assumeRoleDetailed', 'assumeRoleWithOidc', 'assumeRoleWithOidcDetailed', 'getCallerIdentity'] as const;
-
 /**
  * True for an {@link StsClient} (as opposed to the options to create one): an object with
- * any of its operations as a method. A fake with only the method a provider calls is a
- * client, not options whose every field would be ignored.
+ * either operation a provider calls as a method. A fake with only the one a provider calls
+ * is a client, not options whose every field would be ignored.
  */
 export function isStsClient(value: StsClient | StsClientOptions | undefined): value is StsClient {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return STS_OPERATIONS.some((name) => typeof v[name] === 'function');
+  const v = value as Partial<StsClient> | undefined;
+  return typeof v?.assumeRole === 'function' || typeof v?.assumeRoleWithOidc === 'function';
 }
 
