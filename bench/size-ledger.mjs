@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 import ts from 'typescript';
+import { BROWSER_BUNDLE } from './size.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -153,12 +154,7 @@ export async function bundleWithout(entry, promises) {
   };
   const result = await build({
     stdin: { contents: entry, resolveDir: ROOT, loader: 'ts', sourcefile: 'entry.ts' },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
+    ...BROWSER_BUNDLE,
     plugins: [plugin],
   });
   return { gzip: gzipSync(result.outputFiles[0].contents, { level: 9 }).length };

@@ -18,16 +18,14 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** The esbuild settings of every size row (bench/size-ledger.mjs uses them too). */
+export const BROWSER_BUNDLE = { bundle: true, minify: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent' };
+
 /** Gzip -9 size (and raw minified size) of `contents` bundled for the browser. */
 export async function bundleSize(contents) {
   const result = await build({
     stdin: { contents, resolveDir: ROOT, loader: 'js', sourcefile: 'entry.js' },
-    bundle: true,
-    minify: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    logLevel: 'silent',
+    ...BROWSER_BUNDLE,
   });
   const bytes = result.outputFiles[0].contents;
   return { minified: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
