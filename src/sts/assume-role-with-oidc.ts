@@ -4,7 +4,6 @@
  *
  * @internal
  */
-import type { Credentials } from '../credentials.js';
 import {
   ASSUME_ROLE_WITH_OIDC_SOURCE,
   STS_API_VERSION,
@@ -79,13 +78,18 @@ export async function assumeRoleWithOidcWith(
 /** The part of an {@link StsClient} an OIDC provider calls. */
 export type AssumeRoleWithOidcClient = Pick<StsClient, 'endpoint' | 'assumeRoleWithOidc'>;
 
+/** The AssumeRoleWithOIDC methods of a client over `t`: the detailed answer, and its credentials alone. */
+export function assumeRoleWithOidcMethods(t: StsTransport): Pick<StsClient, 'assumeRoleWithOidc' | 'assumeRoleWithOidcDetailed'> {
+  return {
+    assumeRoleWithOidcDetailed: (params, callOptions) => assumeRoleWithOidcWith(t, params, callOptions),
+    async assumeRoleWithOidc(params, callOptions) {
+      return (await assumeRoleWithOidcWith(t, params, callOptions)).credentials;
+    },
+  };
+}
+
 /** A client that can only AssumeRoleWithOIDC: what `fromOidc` makes, so its bundle carries no signing. */
 export function createAssumeRoleWithOidcClient(options: StsClientOptions): AssumeRoleWithOidcClient {
   const t = createStsTransport(options);
-  return Object.freeze({
-    endpoint: t.endpoint.url,
-    async assumeRoleWithOidc(params: AssumeRoleWithOidcParams, callOptions?: StsCallOptions): Promise<Credentials> {
-      return (await assumeRoleWithOidcWith(t, params, callOptions)).credentials;
-    },
-  });
+  return Object.freeze({ endpoint: t.endpoint.url, ...assumeRoleWithOidcMethods(t) });
 }

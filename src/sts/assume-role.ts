@@ -25,13 +25,18 @@ export async function assumeRoleWith(
 /** The part of an {@link StsClient} a role provider calls. */
 export type AssumeRoleClient = Pick<StsClient, 'endpoint' | 'assumeRole'>;
 
+/** The AssumeRole methods of a client over `t`: the detailed answer, and its credentials alone. */
+export function assumeRoleMethods(t: StsTransport): Pick<StsClient, 'assumeRole' | 'assumeRoleDetailed'> {
+  return {
+    assumeRoleDetailed: (source, params, callOptions) => assumeRoleWith(t, source, params, callOptions),
+    async assumeRole(source, params, callOptions) {
+      return (await assumeRoleWith(t, source, params, callOptions)).credentials;
+    },
+  };
+}
+
 /** A client that can only AssumeRole: what `fromRamRole` makes, so its bundle carries no other operation. */
 export function createAssumeRoleClient(options: StsClientOptions): AssumeRoleClient {
   const t = createStsTransport(options);
-  return Object.freeze({
-    endpoint: t.endpoint.url,
-    async assumeRole(source: Credentials, params: AssumeRoleParams, callOptions?: StsCallOptions) {
-      return (await assumeRoleWith(t, source, params, callOptions)).credentials;
-    },
-  });
+  return Object.freeze({ endpoint: t.endpoint.url, ...assumeRoleMethods(t) });
 }

@@ -24,15 +24,13 @@
  *
  * Each operation is its own file over transport.ts; this one puts them together.
  */
-import type { Credentials } from '../credentials.js';
-import { assumeRoleWithOidcWith } from './assume-role-with-oidc.js';
-import { assumeRoleWith } from './assume-role.js';
+import { assumeRoleWithOidcMethods } from './assume-role-with-oidc.js';
+import { assumeRoleMethods } from './assume-role.js';
 import { getCallerIdentityWith } from './get-caller-identity.js';
 import { createStsTransport } from './transport.js';
-import type { AssumeRoleParams, AssumeRoleWithOidcParams } from './validate.js';
 
 export * from './api.js';
-import type { StsCallOptions, StsClient, StsClientOptions } from './api.js';
+import type { StsClient, StsClientOptions } from './api.js';
 
 /**
  * Creates an STS client. The endpoint is resolved (and checked) now; `fetch` and the
@@ -67,14 +65,8 @@ export function createStsClient(options: StsClientOptions = {}): StsClient {
   const t = createStsTransport(options);
   return Object.freeze({
     endpoint: t.endpoint.url,
-    assumeRoleDetailed: (source: Credentials, params: AssumeRoleParams, callOptions?: StsCallOptions) => assumeRoleWith(t, source, params, callOptions),
-    async assumeRole(source: Credentials, params: AssumeRoleParams, callOptions?: StsCallOptions) {
-      return (await assumeRoleWith(t, source, params, callOptions)).credentials;
-    },
-    assumeRoleWithOidcDetailed: (params: AssumeRoleWithOidcParams, callOptions?: StsCallOptions) => assumeRoleWithOidcWith(t, params, callOptions),
-    async assumeRoleWithOidc(params: AssumeRoleWithOidcParams, callOptions?: StsCallOptions) {
-      return (await assumeRoleWithOidcWith(t, params, callOptions)).credentials;
-    },
-    getCallerIdentity: (source: Credentials, callOptions?: StsCallOptions) => getCallerIdentityWith(t, source, callOptions),
+    ...assumeRoleMethods(t),
+    ...assumeRoleWithOidcMethods(t),
+    getCallerIdentity: (source, callOptions) => getCallerIdentityWith(t, source, callOptions),
   });
 }

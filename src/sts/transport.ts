@@ -13,7 +13,7 @@ import { createCredentials, type Credentials } from '../credentials.js';
 import { ConfigError, type StsError } from '../errors.js';
 import { checkCredentialsRecord, PASCAL_CASE_KEYS } from '../internal/credentials-json.js';
 import { processEnv } from '../internal/env.js';
-import { httpCall } from '../internal/http.js';
+import { httpCall, type HttpResult } from '../internal/http.js';
 import { recordStatedExpiration } from '../internal/issued-lifetime.js';
 import { logSafely } from '../internal/log.js';
 import { checkTimeout } from '../internal/validate-options.js';
@@ -48,17 +48,8 @@ export type PreparedRequest = {
   stringToSign: string | undefined;
 };
 
-/** One HTTP answer, read in full (at most the body cap). */
-export type Answer = {
-  status: number;
-  text: string;
-  headers: Headers;
-  /** Local clock when the answer's headers arrived. */
-  localNow: number;
-};
-
 /** A 2xx answer whose body is a JSON object. */
-export type StsAnswer = { body: Record<string, unknown>; answer: Answer; requestId: string };
+export type StsAnswer = { body: Record<string, unknown>; answer: HttpResult; requestId: string };
 
 /** Lifetime assumed when no DurationSeconds is sent: the server's default. */
 export const DEFAULT_DURATION_SECONDS = 3600;
@@ -201,8 +192,11 @@ export async function signedRequest(
   };
 }
 
-/** Sends one request and reads the whole (capped) answer, within the time limit and the caller's signal. */
-async function exchange(t: StsTransport, request: PreparedRequest, signal: AbortSignal | undefined): Promise<Answer> {
+/**
+ * Sends one request within the time limit and the caller's signal, reads the whole (capped)
+ * answer, and returns it if it is a 2xx JSON object; else throws the mapped {@link StsError}.
+ */
+export async function sendStsRequest(t: StsTransport, request: PreparedRequest, signal: AbortSignal | undefined): Promise<StsAnswer> {
   const { endpoint, timeoutMs } = t;
   const { action, secrets } = request;
   const f = t.fetch ?? globalThis.fetch;
@@ -240,21 +234,15 @@ async function exchange(t: StsTransport, request: PreparedRequest, signal: Abort
       }
     },
   });
-  return { status: answer.status, text: answer.text, headers: answer.headers, localNow: answer.localNow };
-}
-
-/** Sends, then parses a 2xx JSON object or throws the mapped error. */
-export async function sendStsRequest(t: StsTransport, request: PreparedRequest, signal: AbortSignal | undefined): Promise<StsAnswer> {
-  const answer = await exchange(t, request, signal);
   const requestIdHeader = answer.headers.get('x-acs-request-id');
   const failure = () =>
     toStsError({
       kind: 'response',
-      action: request.action,
+      action,
       status: answer.status,
       body: answer.text,
       requestIdHeader,
-      secrets: request.secrets,
+      secrets,
       stringToSign: request.stringToSign,
     });
   if (answer.status < 200 || answer.status > 299) throw failure();
@@ -272,7 +260,7 @@ export async function sendStsRequest(t: StsTransport, request: PreparedRequest, 
 }
 
 /** The error for a 2xx answer that lacks what the operation returns. */
-export function invalidAnswer(action: string, answer: Answer, requestId: string, problem: string): StsError {
+export function invalidAnswer(action: string, answer: HttpResult, requestId: string, problem: string): StsError {
   return toStsError({
     kind: 'invalid-response',
     action,
